@@ -1,0 +1,268 @@
+//! Who a message goes to: a phone number or a platform user id.
+//!
+//! Phone numbers are personal data, so [`PhoneNumber`] shows only its first and last two
+//! digits in `Debug` and `Display`; [`PhoneNumber::as_str`] gives the full number when you
+//! choose to use it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Problem, ValidationError};
+
+/// A phone number in E.164 form (`+` and 7 to 15 digits, no leading zero).
+///
+/// Parsing accepts the usual separators (spaces, `-`, `.`, `(`, `)`) and the `00`
+/// international prefix, and refuses numbers without a country code: a provider would
+/// otherwise guess one, and a guess sends messages to the wrong person.
+///
+/// ```
+/// use switchboard::PhoneNumber;
+///
+/// let number: PhoneNumber = "+49 (151) 234-5678".parse()?;
+/// assert_eq!(number.as_str(), "+491512345678");
+/// assert_eq!(number.to_string(), "+49*******78");
+/// assert!("0151 2345678".parse::<PhoneNumber>().is_err());
+/// # Ok::<(), switchboard::ValidationError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Parses and normalises a number to E.164.
+    pub fn parse(input: &str) -> Result<Self, ValidationError> {
+        let invalid = |why: &'static str| ValidationError::new("phone_number", Problem::Invalid(why.into()));
+        let trimmed = input.trim();
+        let rest = if let Some(rest) = trimmed.strip_prefix('+') {
+            rest
+        } else if let Some(rest) = trimmed.strip_prefix("00") {
+            rest
+        } else if trimmed.is_empty() {
+            return Err(ValidationError::new("phone_number", Problem::Empty));
+        } else {
+            return Err(invalid("must start with + and the country code"));
+        };
+        let mut normalized = String::with_capacity(16);
+        normalized.push('+');
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => normalized.push(c),
+                ' ' | '-' | '.' | '(' | ')' | '\u{a0}' => {}
+                _ => {
+                    return Err(invalid(
+                        "may contain only digits and the separators space - . ( )",
+                    ));
+                }
+            }
+        }
+        let digits = normalized.len() - 1;
+        if !(7..=15).contains(&digits) {
+            return Err(invalid("must have 7 to 15 digits"));
+        }
+        if normalized.as_bytes()[1] == b'0' {
+            return Err(invalid("country code cannot start with 0"));
+        }
+        Ok(Self(normalized))
+    }
+
+    /// The full number, `+` and digits. This is personal data: log it only by choice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The digits without the `+`, as WhatsApp reports `wa_id`s.
+    pub fn digits(&self) -> &str {
+        &self.0[1..]
+    }
+}
+
+/// Masks all but the first and last two characters of an identifier.
+pub(crate) fn mask(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let (head, tail) = match value.strip_prefix('+') {
+        Some(_) => (3, 2),
+        None => (2, 2),
+    };
+    if chars.len() <= head + tail {
+        return "*".repeat(chars.len());
+    }
+    let mut out: String = chars[..head].iter().collect();
+    out.extend(std::iter::repeat_n('*', chars.len() - head - tail));
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", mask(&self.0))
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask(&self.0))
+    }
+}
+
+impl FromStr for PhoneNumber {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<&str> for PhoneNumber {
+    type Error = ValidationError;
+
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for PhoneNumber {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A platform's own id for a person: a WhatsApp business-scoped user id
+/// (`US.13491208655302741918`), an X user id, a Telegram chat id.
+///
+/// Not everyone has a phone number the business may see, so this is a first-class way to
+/// address someone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Wraps a platform user id; it must not be empty.
+    pub fn new(id: impl Into<String>) -> Result<Self, ValidationError> {
+        let id = id.into();
+        if id.trim().is_empty() {
+            return Err(ValidationError::new("user_id", Problem::Empty));
+        }
+        Ok(Self(id))
+    }
+
+    /// The id as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a message goes: a phone number or a platform user id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Address {
+    /// A phone number (SMS, WhatsApp).
+    Phone(PhoneNumber),
+    /// A platform user id (WhatsApp BSUID, X user id, a custom channel's id).
+    User(UserId),
+}
+
+impl Address {
+    /// Parses a phone number into an address.
+    pub fn phone(number: &str) -> Result<Self, ValidationError> {
+        PhoneNumber::parse(number).map(Self::Phone)
+    }
+
+    /// A platform user id address.
+    pub fn user(id: impl Into<String>) -> Result<Self, ValidationError> {
+        UserId::new(id).map(Self::User)
+    }
+
+    /// The full address as a string (phone numbers unmasked): a key for maps and stores.
+    pub fn as_key(&self) -> &str {
+        match self {
+            Self::Phone(p) => p.as_str(),
+            Self::User(u) => u.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Phone(p) => fmt::Display::fmt(p, f),
+            Self::User(u) => fmt::Display::fmt(u, f),
+        }
+    }
+}
+
+impl From<PhoneNumber> for Address {
+    fn from(p: PhoneNumber) -> Self {
+        Self::Phone(p)
+    }
+}
+
+impl From<UserId> for Address {
+    fn from(u: UserId) -> Self {
+        Self::User(u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_notations() {
+        for input in [
+            "+1 (650) 555-1234",
+            "+16505551234",
+            "0016505551234",
+            " +1.650.555.1234 ",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(input).unwrap().as_str(),
+                "+16505551234",
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_ambiguous_or_malformed_numbers() {
+        for input in [
+            "",
+            "6505551234",
+            "+0123456789",
+            "+12",
+            "+1234567890123456",
+            "+1650555x234",
+            "++1650",
+        ] {
+            assert!(PhoneNumber::parse(input).is_err(), "{input}");
+        }
+    }
+
+    #[test]
+    fn debug_and_display_mask_the_number() {
+        let p = PhoneNumber::parse("+16505551234").unwrap();
+        assert_eq!(format!("{p:?}"), "PhoneNumber(+16*******34)");
+        assert_eq!(Address::Phone(p).to_string(), "+16*******34");
+        assert_eq!(mask("abc"), "***");
+    }
+
+    #[test]
+    fn serde_round_trip_validates() {
+        let p: PhoneNumber = serde_json::from_str("\"+49 151 2345678\"").unwrap();
+        assert_eq!(serde_json::to_string(&p).unwrap(), "\"+491512345678\"");
+        assert!(serde_json::from_str::<PhoneNumber>("\"12\"").is_err());
+    }
+}

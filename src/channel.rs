@@ -1,0 +1,231 @@
+//! The [`Channel`] trait: one way to send over every provider, and the extension point for
+//! integrators' own providers.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::message::{MediaKind, OutboundMessage, SendReceipt};
+use crate::throttle::{Throttle, ThrottleLimits};
+
+/// A messaging channel: WhatsApp, SMS, X DMs, or your own.
+///
+/// The trait is object safe, so channels can be held as `Arc<dyn Channel>` in registries,
+/// routers and fallbacks; decorators such as [`Throttle`] wrap any channel and are channels
+/// themselves.
+///
+/// Implementing it for your own provider takes three methods:
+///
+/// ```
+/// use std::sync::Arc;
+/// use switchboard::{async_trait, Capabilities, Channel, ChannelKind, Content, Error,
+///     OutboundMessage, Result, SendReceipt};
+///
+/// struct Telegram;
+///
+/// #[async_trait]
+/// impl Channel for Telegram {
+///     fn kind(&self) -> ChannelKind {
+///         ChannelKind::custom("telegram")
+///     }
+///     fn capabilities(&self) -> Capabilities {
+///         Capabilities::new().with_text(4096)
+///     }
+///     async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
+///         match &message.content {
+///             Content::Text(_) => Ok(SendReceipt::new(self.kind(), "42")),
+///             _ => Err(Error::unsupported(self.kind(), "this content")),
+///         }
+///     }
+/// }
+///
+/// let channel: Arc<dyn Channel> = Arc::new(Telegram);
+/// # let _ = channel;
+/// ```
+#[async_trait]
+pub trait Channel: Send + Sync {
+    /// Which channel this is.
+    fn kind(&self) -> ChannelKind;
+
+    /// What content this channel can carry.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Sends one message. Content the channel cannot carry is degraded where a faithful
+    /// rendering exists and is otherwise refused with
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), never silently dropped.
+    async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt>;
+}
+
+#[async_trait]
+impl<C: Channel + ?Sized> Channel for Arc<C> {
+    fn kind(&self) -> ChannelKind {
+        (**self).kind()
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
+        (**self).send(message).await
+    }
+}
+
+#[async_trait]
+impl<C: Channel + ?Sized> Channel for Box<C> {
+    fn kind(&self) -> ChannelKind {
+        (**self).kind()
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
+        (**self).send(message).await
+    }
+}
+
+/// Decorators for any [`Channel`], in the teloxide adaptor style:
+/// `client.throttle(ThrottleLimits::whatsapp())`.
+pub trait ChannelExt: Channel + Sized {
+    /// Wraps the channel in a [`Throttle`] with these limits.
+    fn throttle(self, limits: ThrottleLimits) -> Throttle<Self> {
+        Throttle::new(self, limits)
+    }
+}
+
+impl<C: Channel + Sized> ChannelExt for C {}
+
+/// Which kind of channel a [`Channel`] is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChannelKind {
+    /// WhatsApp Cloud API.
+    WhatsApp,
+    /// SMS (Twilio, Vonage…).
+    Sms,
+    /// X (Twitter) Direct Messages.
+    Twitter,
+    /// An integrator's own channel, named by them (`telegram`).
+    Custom(Cow<'static, str>),
+}
+
+impl ChannelKind {
+    /// A custom channel kind.
+    pub fn custom(name: impl Into<Cow<'static, str>>) -> Self {
+        Self::Custom(name.into())
+    }
+
+    /// The lower-case name (`whatsapp`, `sms`, `twitter`, or the custom name).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::WhatsApp => "whatsapp",
+            Self::Sms => "sms",
+            Self::Twitter => "twitter",
+            Self::Custom(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a channel can carry natively. Built with [`Capabilities::new`] and the `with_*`
+/// methods so that adding a capability later is not a breaking change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Longest text body in characters; `None` if the channel cannot send text.
+    pub max_text_chars: Option<usize>,
+    /// Media kinds it can send.
+    pub media: Vec<MediaKind>,
+    /// Whether it can send a location pin.
+    pub location: bool,
+    /// How many reply buttons it can show natively (0: they are degraded or refused).
+    pub max_reply_buttons: usize,
+    /// Whether it can send provider-approved templates.
+    pub templates: bool,
+    /// Whether it can react to a message.
+    pub reactions: bool,
+    /// Whether a message can quote the message it answers.
+    pub reply_context: bool,
+}
+
+impl Capabilities {
+    /// No capabilities; add them with the `with_*` methods.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Text up to `max_chars` characters.
+    #[must_use]
+    pub fn with_text(mut self, max_chars: usize) -> Self {
+        self.max_text_chars = Some(max_chars);
+        self
+    }
+
+    /// These media kinds.
+    #[must_use]
+    pub fn with_media(mut self, kinds: impl IntoIterator<Item = MediaKind>) -> Self {
+        self.media = kinds.into_iter().collect();
+        self
+    }
+
+    /// Location pins.
+    #[must_use]
+    pub fn with_location(mut self) -> Self {
+        self.location = true;
+        self
+    }
+
+    /// Up to `max` native reply buttons.
+    #[must_use]
+    pub fn with_reply_buttons(mut self, max: usize) -> Self {
+        self.max_reply_buttons = max;
+        self
+    }
+
+    /// Provider-approved templates.
+    #[must_use]
+    pub fn with_templates(mut self) -> Self {
+        self.templates = true;
+        self
+    }
+
+    /// Reactions.
+    #[must_use]
+    pub fn with_reactions(mut self) -> Self {
+        self.reactions = true;
+        self
+    }
+
+    /// Quoting the message being answered.
+    #[must_use]
+    pub fn with_reply_context(mut self) -> Self {
+        self.reply_context = true;
+        self
+    }
+
+    /// Whether it can send this media kind.
+    pub fn supports_media(&self, kind: MediaKind) -> bool {
+        self.media.contains(&kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static_assertions::assert_obj_safe!(Channel);
+    static_assertions::assert_impl_all!(Arc<dyn Channel>: Send, Sync, Channel);
+    static_assertions::assert_impl_all!(ChannelKind: Send, Sync, Clone, std::hash::Hash);
+
+    #[test]
+    fn kinds_have_stable_names() {
+        assert_eq!(ChannelKind::WhatsApp.to_string(), "whatsapp");
+        assert_eq!(ChannelKind::custom("telegram").as_str(), "telegram");
+    }
+}

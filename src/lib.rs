@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod address;
+pub mod channel;
+pub mod error;
+pub mod message;
+pub mod retry;
+pub mod throttle;
+pub mod transport;
+#[cfg(feature = "whatsapp")]
+pub mod whatsapp;
+
+pub use address::{Address, PhoneNumber, UserId};
+pub use async_trait::async_trait;
+pub use channel::{Capabilities, Channel, ChannelExt, ChannelKind};
+pub use error::{
+    ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result, ValidationError,
+};
+pub use message::{
+    Button, Buttons, Content, Location, Media, MediaKind, MediaSource, MessageCategory, OutboundMessage,
+    Reaction, SendReceipt, Template, TemplateParam,
+};
+pub use retry::{RetryDecision, RetryPolicy};
+pub use throttle::{Rate, Throttle, ThrottleLimits};
+#[cfg(feature = "reqwest")]
+pub use transport::ReqwestTransport;
+pub use transport::{BodyStream, Transport};
+
+/// The reqwest version the default transport uses, for [`ReqwestTransport::from_client`].
+#[cfg(feature = "reqwest")]
+pub use reqwest;
