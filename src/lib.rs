@@ -6,10 +6,15 @@
 pub mod address;
 pub mod channel;
 pub mod error;
+// Shared by the provider clients; later providers join this cfg.
+#[cfg(feature = "whatsapp")]
+mod executor;
 pub mod message;
 pub mod retry;
 pub mod throttle;
 pub mod transport;
+#[cfg(feature = "whatsapp")]
+mod validate;
 #[cfg(feature = "whatsapp")]
 pub mod whatsapp;
 

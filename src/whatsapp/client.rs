@@ -14,8 +14,9 @@ use super::errors;
 use super::media::{MediaDownload, MediaInfo, MediaUpload};
 use super::messages::{MarkRead, MessageRequest, Recipient, SendResponse, Success};
 use crate::error::{ApiError, Error, ErrorClass, ErrorKind, Problem, Result, ValidationError};
+use crate::executor::{Executor, Operation, decode_json, default_transport};
 use crate::retry::RetryPolicy;
-use crate::transport::{Executor, Operation, Transport, decode_json, default_transport};
+use crate::transport::Transport;
 
 /// The Graph API version used unless you choose another.
 pub const DEFAULT_API_VERSION: &str = "v26.0";

@@ -7,8 +7,9 @@ use serde::ser::{SerializeMap, Serializer};
 use url::Url;
 
 use super::messages::{MediaObject, validate_source};
-use crate::error::{Problem, ValidationError, check_count, check_max_chars, check_text};
+use crate::error::{Problem, ValidationError};
 use crate::message::MediaSource;
+use crate::validate::{check_count, check_max_chars, check_text};
 
 /// Most reply buttons in one message.
 pub const MAX_REPLY_BUTTONS: usize = 3;

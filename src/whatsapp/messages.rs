@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::interactive::Interactive;
 use super::templates::Template;
 use crate::address::{Address, PhoneNumber, UserId, mask};
-use crate::error::{Problem, ValidationError, check_count, check_max_chars, check_text};
+use crate::error::{Problem, ValidationError};
 use crate::message::{Location, MediaKind, MediaSource, Reaction};
+use crate::validate::{check_count, check_max_chars, check_text};
 
 /// Longest text body.
 pub const MAX_TEXT_CHARS: usize = 4096;

@@ -5,8 +5,9 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use super::messages::{MediaObject, validate_location, validate_source};
-use crate::error::{Problem, ValidationError, check_count, check_text};
+use crate::error::{Problem, ValidationError};
 use crate::message::{Location, MediaSource};
+use crate::validate::{check_count, check_text};
 
 /// A template message: an approved template by name and language, with its parameters.
 ///

@@ -1,0 +1,204 @@
+//! The machinery every provider client shares: one place that runs an API call with the
+//! timeout, the retry policy and a tracing span, and decodes JSON answers.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::retry::{RetryDecision, RetryPolicy};
+use crate::transport::{BodyStream, Transport};
+
+/// Builds the default transport, or explains that one must be supplied.
+pub(crate) fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>> {
+    #[cfg(feature = "reqwest")]
+    {
+        Ok(Arc::new(crate::transport::ReqwestTransport::new(
+            connect_timeout,
+        )?))
+    }
+    #[cfg(not(feature = "reqwest"))]
+    {
+        let _ = connect_timeout;
+        Err(Error::config(
+            "no transport: enable the `reqwest` feature or pass one with `.transport(..)`",
+        ))
+    }
+}
+
+/// How one API call is run: its name in traces and whether repeating it is harmless.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Operation {
+    pub(crate) name: &'static str,
+    /// Repeating the request cannot cause a second effect the user would notice (reads,
+    /// deletes, uploads). Message sends are not idempotent.
+    pub(crate) idempotent: bool,
+}
+
+/// Runs API calls for a provider client: timeout, retry policy and one tracing span per call.
+#[derive(Clone)]
+pub(crate) struct Executor {
+    pub(crate) provider: &'static str,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Executor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Executor")
+            .field("transport", &self.transport)
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Turns a provider's answer into a value or that provider's error.
+pub(crate) type Handler<'a, T> = &'a (dyn Fn(http::Response<Bytes>) -> Result<T> + Send + Sync);
+
+impl Executor {
+    /// Sends the request built by `build` (called again for each attempt) and decodes the
+    /// answer with `handle`, retrying as the policy allows.
+    pub(crate) async fn execute<T>(
+        &self,
+        op: Operation,
+        build: &(dyn Fn() -> Result<http::Request<Bytes>> + Send + Sync),
+        handle: Handler<'_, T>,
+    ) -> Result<T> {
+        let span = tracing::info_span!(
+            "switchboard.request",
+            provider = self.provider,
+            operation = op.name,
+            http.status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self
+            .with_retries(op, || async {
+                let request = build()?;
+                let response = self.with_timeout(self.transport.send(request)).await?;
+                tracing::Span::current().record("http.status", response.status().as_u16());
+                handle(response)
+            })
+            .instrument(span.clone())
+            .await;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        result
+    }
+
+    /// Like [`execute`](Self::execute) but keeps the body of a successful answer as a stream.
+    /// Error answers are read whole (bounded) and decoded with `on_error`.
+    pub(crate) async fn execute_streaming(
+        &self,
+        op: Operation,
+        build: &(dyn Fn() -> Result<http::Request<Bytes>> + Send + Sync),
+        on_error: Handler<'_, Error>,
+    ) -> Result<http::Response<BodyStream>> {
+        const MAX_ERROR_BODY: u64 = 1 << 20;
+        let span = tracing::info_span!(
+            "switchboard.request",
+            provider = self.provider,
+            operation = op.name,
+            http.status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        );
+        self.with_retries(op, || async {
+            let response = self.with_timeout(self.transport.send_streaming(build()?)).await?;
+            tracing::Span::current().record("http.status", response.status().as_u16());
+            if response.status().is_success() {
+                return Ok(response);
+            }
+            let (parts, body) = response.into_parts();
+            let body = body.collect(MAX_ERROR_BODY).await?;
+            Err(on_error(http::Response::from_parts(parts, body))?)
+        })
+        .instrument(span)
+        .await
+    }
+
+    async fn with_timeout<F, T>(&self, fut: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        match self.timeout {
+            // The clock runs while connecting too, but a connect that slow is rare next
+            // to the request timeout; assuming "may have been sent" is the safe side.
+            Some(limit) => tokio::time::timeout(limit, fut)
+                .await
+                .unwrap_or_else(|_| Err(Error::timeout(true))),
+            None => fut.await,
+        }
+    }
+
+    async fn with_retries<F, Fut, T>(&self, op: Operation, attempt_once: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            let result = attempt_once().await;
+            let err = match result {
+                Ok(value) => {
+                    tracing::Span::current().record("attempts", attempt + 1);
+                    return Ok(value);
+                }
+                Err(err) => err,
+            };
+            match self.retry.decide(attempt, &err, op.idempotent, fastrand::f64()) {
+                RetryDecision::Stop => {
+                    tracing::Span::current().record("attempts", attempt + 1);
+                    return Err(err);
+                }
+                RetryDecision::RetryAfter(delay) => {
+                    tracing::debug!(
+                        attempt = attempt + 1,
+                        delay_ms = delay.as_millis() as u64,
+                        error.class = err.class().map(|c| c.as_str()),
+                        error.code = err.provider_code(),
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The `Retry-After` header of a response, as a delay from now.
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    crate::retry::parse_retry_after(headers.get(http::header::RETRY_AFTER)?, SystemTime::now())
+}
+
+/// Decodes a JSON body, naming the path where it failed. The serde message is not kept:
+/// it can quote the offending value, which may be personal data.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(body: Bytes) -> Result<T> {
+    // Path tracking doubles the cost of decoding, so it runs only to explain a failure.
+    if let Ok(value) = serde_json::from_slice(&body) {
+        return Ok(value);
+    }
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    let err = match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let reason = format!(
+        "{:?} error at line {} column {}",
+        inner.classify(),
+        inner.line(),
+        inner.column()
+    );
+    Err(Error::new(crate::error::ErrorKind::Decode {
+        path,
+        body: crate::error::RawBody::new(body),
+    })
+    .with_source(reason))
+}
