@@ -22,7 +22,7 @@ use crate::error::{Problem, ValidationError};
 ///
 /// let number: PhoneNumber = "+49 (151) 234-5678".parse()?;
 /// assert_eq!(number.as_str(), "+491512345678");
-/// assert_eq!(number.to_string(), "+49*******78");
+/// assert_eq!(number.to_string(), "+49********78");
 /// assert!("0151 2345678".parse::<PhoneNumber>().is_err());
 /// # Ok::<(), switchboard::ValidationError>(())
 /// ```
