@@ -872,3 +872,50 @@ async fn the_channel_maps_neutral_messages() {
         json!({"type": "text", "text": "4711"})
     );
 }
+
+/// A writer that keeps everything the subscriber prints.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn traces_name_the_call_but_never_the_token_or_the_number() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(accepted())
+        .mount(&server)
+        .await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    client(&server).send_text(to(), "hello").await.unwrap();
+    drop(_guard);
+
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(out.contains("switchboard.request"), "{out}");
+    for field in [
+        "provider=\"whatsapp\"",
+        "operation=\"send_message\"",
+        "http.status=200",
+        "latency_ms=",
+    ] {
+        assert!(out.contains(field), "missing {field} in {out}");
+    }
+    assert!(!out.contains(TOKEN), "token leaked: {out}");
+    assert!(!out.contains("6505551234"), "phone number leaked: {out}");
+}
