@@ -69,14 +69,7 @@ impl Executor {
         build: &(dyn Fn() -> Result<http::Request<Bytes>> + Send + Sync),
         handle: Handler<'_, T>,
     ) -> Result<T> {
-        let span = tracing::info_span!(
-            "switchboard.request",
-            provider = self.provider,
-            operation = op.name,
-            http.status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
+        let span = self.span(op);
         let started = Instant::now();
         let result = self
             .with_retries(op, || async {
@@ -100,25 +93,35 @@ impl Executor {
         on_error: Handler<'_, Error>,
     ) -> Result<http::Response<BodyStream>> {
         const MAX_ERROR_BODY: u64 = 1 << 20;
-        let span = tracing::info_span!(
+        let span = self.span(op);
+        let started = Instant::now();
+        let result = self
+            .with_retries(op, || async {
+                let response = self.with_timeout(self.transport.send_streaming(build()?)).await?;
+                tracing::Span::current().record("http.status", response.status().as_u16());
+                if response.status().is_success() {
+                    return Ok(response);
+                }
+                let (parts, body) = response.into_parts();
+                let body = body.collect(MAX_ERROR_BODY).await?;
+                Err(on_error(http::Response::from_parts(parts, body))?)
+            })
+            .instrument(span.clone())
+            .await;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        result
+    }
+
+    /// One span per API call; it never records addresses or credentials.
+    fn span(&self, op: Operation) -> tracing::Span {
+        tracing::info_span!(
             "switchboard.request",
             provider = self.provider,
             operation = op.name,
             http.status = tracing::field::Empty,
             attempts = tracing::field::Empty,
-        );
-        self.with_retries(op, || async {
-            let response = self.with_timeout(self.transport.send_streaming(build()?)).await?;
-            tracing::Span::current().record("http.status", response.status().as_u16());
-            if response.status().is_success() {
-                return Ok(response);
-            }
-            let (parts, body) = response.into_parts();
-            let body = body.collect(MAX_ERROR_BODY).await?;
-            Err(on_error(http::Response::from_parts(parts, body))?)
-        })
-        .instrument(span)
-        .await
+            latency_ms = tracing::field::Empty,
+        )
     }
 
     async fn with_timeout<F, T>(&self, fut: F) -> Result<T>

@@ -176,6 +176,31 @@ impl Media {
         }
     }
 
+    /// An image.
+    pub fn image(source: MediaSource) -> Self {
+        Self::new(MediaKind::Image, source)
+    }
+
+    /// A video.
+    pub fn video(source: MediaSource) -> Self {
+        Self::new(MediaKind::Video, source)
+    }
+
+    /// An audio clip or voice note.
+    pub fn audio(source: MediaSource) -> Self {
+        Self::new(MediaKind::Audio, source)
+    }
+
+    /// A document.
+    pub fn document(source: MediaSource) -> Self {
+        Self::new(MediaKind::Document, source)
+    }
+
+    /// A sticker.
+    pub fn sticker(source: MediaSource) -> Self {
+        Self::new(MediaKind::Sticker, source)
+    }
+
     /// Sets the caption.
     #[must_use]
     pub fn caption(mut self, caption: impl Into<String>) -> Self {

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard::whatsapp::{
-    Client, Contact, ContactName, ContactPhone, Flow, FlowMode, Header, Interactive, MarkRead, MediaMessage,
+    Client, Contact, ContactName, ContactPhone, Flow, FlowMode, Header, Interactive, MarkRead,
     MessageRequest, Parameter, ReplyButton, Row, Section, Template, TemplateButton, Text,
 };
 use switchboard::{
-    Address, Button, Buttons, Channel, Content, ErrorClass, ErrorKind, Location, MediaSource,
+    Address, Button, Buttons, Channel, Content, ErrorClass, ErrorKind, Location, Media, MediaSource,
     OutboundMessage, PhoneNumber, Problem, RateLimitScope, Reaction, RetryPolicy, UserId,
 };
 use url::Url;
@@ -122,31 +122,31 @@ async fn every_media_kind_by_id_and_by_link() {
     let link = Url::parse("https://example.com/video.mp4").unwrap();
     let cases = [
         (
-            MediaMessage::image(MediaSource::ProviderId("1234".into())),
+            Media::image(MediaSource::ProviderId("1234".into())),
             "image",
             json!({"id": "1234"}),
         ),
         (
-            MediaMessage::document(MediaSource::ProviderId("55".into()))
+            Media::document(MediaSource::ProviderId("55".into()))
                 .caption("Q3 report")
                 .filename("q3.pdf"),
             "document",
             json!({"id": "55", "caption": "Q3 report", "filename": "q3.pdf"}),
         ),
         (
-            MediaMessage::video(MediaSource::Url(link)).caption("Watch"),
+            Media::video(MediaSource::Url(link)).caption("Watch"),
             "video",
             json!({"link": "https://example.com/video.mp4", "caption": "Watch"}),
         ),
         (
-            MediaMessage::sticker(MediaSource::Url(
+            Media::sticker(MediaSource::Url(
                 Url::parse("https://example.com/s.webp").unwrap(),
             )),
             "sticker",
             json!({"link": "https://example.com/s.webp"}),
         ),
         (
-            MediaMessage::audio(MediaSource::ProviderId("77".into())),
+            Media::audio(MediaSource::ProviderId("77".into())),
             "audio",
             json!({"id": "77"}),
         ),
@@ -434,7 +434,7 @@ async fn invalid_requests_fail_locally_and_name_the_field() {
         (
             MessageRequest::new(
                 to(),
-                MediaMessage::image(MediaSource::ProviderId("1".into())).caption("c".repeat(1025)),
+                Media::image(MediaSource::ProviderId("1".into())).caption("c".repeat(1025)),
             ),
             "image.caption",
         ),

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::client::Client;
 use super::interactive::{Interactive, MAX_LIST_ROWS, MAX_REPLY_BUTTONS, ReplyButton, Row, Section};
-use super::messages::{MediaMessage, MessageContent, MessageRequest, Text};
+use super::messages::{MessageContent, MessageRequest, Text};
 use super::templates::{Parameter, Template};
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, ErrorKind, RawBody, Result};
@@ -20,16 +20,7 @@ const LIST_BUTTON_LABEL: &str = "Choose";
 pub fn to_request(message: &OutboundMessage) -> Result<MessageRequest> {
     let content: MessageContent = match &message.content {
         Content::Text(body) => Text::new(body.clone()).into(),
-        Content::Media(media) => {
-            let mut m = MediaMessage::new(media.kind, media.source.clone());
-            if let Some(caption) = &media.caption {
-                m = m.caption(caption.clone());
-            }
-            if let Some(filename) = &media.filename {
-                m = m.filename(filename.clone());
-            }
-            m.into()
-        }
+        Content::Media(media) => media.clone().into(),
         Content::Location(location) => location.clone().into(),
         Content::Buttons(buttons) => {
             let interactive = match buttons.buttons.len() {

@@ -9,7 +9,7 @@ use super::interactive::Interactive;
 use super::templates::Template;
 use crate::address::{Address, PhoneNumber, UserId, mask};
 use crate::error::{Problem, ValidationError};
-use crate::message::{Location, MediaKind, MediaSource, Reaction};
+use crate::message::{Location, Media, MediaKind, MediaSource, Reaction};
 use crate::validate::{check_count, check_max_chars, check_text};
 
 /// Longest text body.
@@ -152,7 +152,7 @@ impl Serialize for MessageRequest {
         map.serialize_entry("type", type_name)?;
         match &self.content {
             MessageContent::Text(t) => map.serialize_entry(type_name, t)?,
-            MessageContent::Media(m) => map.serialize_entry(type_name, &MediaObject::from_message(m))?,
+            MessageContent::Media(m) => map.serialize_entry(type_name, &MediaObject::from_media(m))?,
             MessageContent::Location(l) => map.serialize_entry(type_name, l)?,
             MessageContent::Contacts(c) => map.serialize_entry(type_name, c)?,
             MessageContent::Interactive(i) => map.serialize_entry(type_name, i)?,
@@ -169,8 +169,8 @@ impl Serialize for MessageRequest {
 pub enum MessageContent {
     /// `text`.
     Text(Text),
-    /// `image`, `video`, `audio`, `document` or `sticker`.
-    Media(MediaMessage),
+    /// `image`, `video`, `audio`, `document` or `sticker`, by uploaded media id or by link.
+    Media(Media),
     /// `location`.
     Location(Location),
     /// `contacts`: one or more contact cards.
@@ -200,7 +200,7 @@ impl MessageContent {
     fn validate(&self) -> Result<(), ValidationError> {
         match self {
             Self::Text(t) => check_text("text.body", &t.body, MAX_TEXT_CHARS),
-            Self::Media(m) => m.validate(),
+            Self::Media(m) => validate_media(m),
             Self::Location(l) => validate_location("location", l),
             Self::Contacts(c) => {
                 check_count("contacts", c.len(), usize::MAX)?;
@@ -225,8 +225,8 @@ impl From<Text> for MessageContent {
     }
 }
 
-impl From<MediaMessage> for MessageContent {
-    fn from(m: MediaMessage) -> Self {
+impl From<Media> for MessageContent {
+    fn from(m: Media) -> Self {
         Self::Media(m)
     }
 }
@@ -290,90 +290,27 @@ impl Text {
     }
 }
 
-/// An image, video, audio, document or sticker, by uploaded media id or by link.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaMessage {
-    kind: MediaKind,
-    source: MediaSource,
-    caption: Option<String>,
-    filename: Option<String>,
-}
-
-impl MediaMessage {
-    /// Media of any kind.
-    pub fn new(kind: MediaKind, source: MediaSource) -> Self {
-        Self {
-            kind,
-            source,
-            caption: None,
-            filename: None,
-        }
-    }
-
-    /// An image (JPEG or PNG, up to 5 MB).
-    pub fn image(source: MediaSource) -> Self {
-        Self::new(MediaKind::Image, source)
-    }
-
-    /// A video (MP4 or 3GP, up to 16 MB).
-    pub fn video(source: MediaSource) -> Self {
-        Self::new(MediaKind::Video, source)
-    }
-
-    /// An audio clip (up to 16 MB).
-    pub fn audio(source: MediaSource) -> Self {
-        Self::new(MediaKind::Audio, source)
-    }
-
-    /// A document (up to 100 MB).
-    pub fn document(source: MediaSource) -> Self {
-        Self::new(MediaKind::Document, source)
-    }
-
-    /// A WebP sticker.
-    pub fn sticker(source: MediaSource) -> Self {
-        Self::new(MediaKind::Sticker, source)
-    }
-
-    /// A caption (images, videos, documents; up to 1,024 characters).
-    #[must_use]
-    pub fn caption(mut self, caption: impl Into<String>) -> Self {
-        self.caption = Some(caption.into());
-        self
-    }
-
-    /// The file name shown for a document.
-    #[must_use]
-    pub fn filename(mut self, filename: impl Into<String>) -> Self {
-        self.filename = Some(filename.into());
-        self
-    }
-
-    /// The media kind.
-    pub fn kind(&self) -> MediaKind {
-        self.kind
-    }
-
-    fn validate(&self) -> Result<(), ValidationError> {
-        let kind = self.kind.as_str();
-        validate_source(kind, &self.source)?;
-        if let Some(caption) = &self.caption {
-            if matches!(self.kind, MediaKind::Audio | MediaKind::Sticker) {
-                return Err(ValidationError::new(
-                    format!("{kind}.caption"),
-                    Problem::NotAllowed("on audio or stickers".into()),
-                ));
-            }
-            check_max_chars(&format!("{kind}.caption"), caption, MAX_CAPTION_CHARS)?;
-        }
-        if self.filename.is_some() && self.kind != MediaKind::Document {
+/// Checks a media message: a caption only on images, videos and documents (up to 1,024
+/// characters), a file name only on documents.
+fn validate_media(media: &Media) -> Result<(), ValidationError> {
+    let kind = media.kind.as_str();
+    validate_source(kind, &media.source)?;
+    if let Some(caption) = &media.caption {
+        if matches!(media.kind, MediaKind::Audio | MediaKind::Sticker) {
             return Err(ValidationError::new(
-                format!("{kind}.filename"),
-                Problem::NotAllowed("except on documents".into()),
+                format!("{kind}.caption"),
+                Problem::NotAllowed("on audio or stickers".into()),
             ));
         }
-        Ok(())
+        check_max_chars(&format!("{kind}.caption"), caption, MAX_CAPTION_CHARS)?;
     }
+    if media.filename.is_some() && media.kind != MediaKind::Document {
+        return Err(ValidationError::new(
+            format!("{kind}.filename"),
+            Problem::NotAllowed("except on documents".into()),
+        ));
+    }
+    Ok(())
 }
 
 /// The wire form of a media object: `{"id"| "link", "caption"?, "filename"?}`.
@@ -408,7 +345,7 @@ impl<'a> MediaObject<'a> {
         self
     }
 
-    fn from_message(m: &'a MediaMessage) -> Self {
+    fn from_media(m: &'a Media) -> Self {
         Self {
             caption: m.caption.as_deref(),
             ..Self::new(&m.source).with_filename(m.filename.as_deref())

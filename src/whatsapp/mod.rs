@@ -8,12 +8,12 @@
 //! code 131047).
 //!
 //! ```no_run
-//! use switchboard::{MediaSource, PhoneNumber};
-//! use switchboard::whatsapp::{Client, Interactive, MediaMessage, MessageRequest, ReplyButton};
+//! use switchboard::{Media, MediaSource, PhoneNumber};
+//! use switchboard::whatsapp::{Client, Interactive, MessageRequest, ReplyButton};
 //!
 //! # async fn run(client: Client) -> switchboard::Result<()> {
 //! let to: PhoneNumber = "+16505551234".parse()?;
-//! let photo = MediaMessage::image(MediaSource::ProviderId("2871834006348767".into())).caption("New colours");
+//! let photo = Media::image(MediaSource::ProviderId("2871834006348767".into())).caption("New colours");
 //! client.send(&MessageRequest::new(to.clone(), photo)).await?;
 //!
 //! let question = Interactive::buttons("Want a reminder?", [ReplyButton::new("yes", "Yes"), ReplyButton::new("no", "No")]);
@@ -36,7 +36,6 @@ pub use interactive::{Action, Flow, FlowMode, Header, Interactive, ReplyButton, 
 pub use media::{MediaDownload, MediaInfo, MediaUpload};
 pub use messages::{
     Contact, ContactAddress, ContactEmail, ContactName, ContactOrg, ContactPhone, ContactUrl, MarkRead,
-    MediaMessage, MessageContent, MessageRequest, PacingStatus, Recipient, SendResponse, SentContact,
-    SentMessage, Text,
+    MessageContent, MessageRequest, PacingStatus, Recipient, SendResponse, SentContact, SentMessage, Text,
 };
 pub use templates::{Component, Parameter, Template, TemplateButton};
