@@ -259,6 +259,28 @@ mod tests {
         assert_eq!(mask("abc"), "***");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_normal_forms_are_stable(input in "\\PC{0,24}") {
+            if let Ok(p) = PhoneNumber::parse(&input) {
+                proptest::prop_assert_eq!(PhoneNumber::parse(p.as_str()).unwrap(), p.clone());
+                let masked = p.to_string();
+                proptest::prop_assert_eq!(masked.chars().count(), p.as_str().len());
+                proptest::prop_assert!(masked.contains('*'));
+            }
+            let _ = mask(&input);
+        }
+
+        #[test]
+        fn formatted_numbers_parse(cc in 1u32..999, rest in "[0-9]{6,11}") {
+            let digits = format!("{cc}{rest}");
+            proptest::prop_assume!(digits.len() <= 15);
+            let formatted = format!("+{cc} ({}) {}", &rest[..3], &rest[3..]);
+            let parsed = PhoneNumber::parse(&formatted).unwrap();
+            proptest::prop_assert_eq!(parsed.digits(), digits.as_str());
+        }
+    }
+
     #[test]
     fn serde_round_trip_validates() {
         let p: PhoneNumber = serde_json::from_str("\"+49 151 2345678\"").unwrap();

@@ -560,6 +560,8 @@ pub enum Problem {
 mod tests {
     use super::*;
 
+    static_assertions::assert_impl_all!(Error: Send, Sync, StdError);
+
     #[test]
     fn retryability_follows_the_kind() {
         let limited = Error::new(ErrorKind::RateLimited {

@@ -205,3 +205,42 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(body: Bytes) -> Result
     })
     .with_source(reason))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Answer {
+        #[allow(dead_code)]
+        messages: Vec<Message>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Message {
+        #[allow(dead_code)]
+        id: String,
+    }
+
+    #[test]
+    fn decode_errors_name_the_path_but_not_the_value() {
+        let err = decode_json::<Answer>(Bytes::from_static(
+            br#"{"messages":[{"id":"+4915112345678"},{"id":7}]}"#,
+        ))
+        .unwrap_err();
+        let ErrorKind::Decode { path, .. } = err.kind() else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path, "messages[1].id");
+        let chain = format!("{err} / {:?}", std::error::Error::source(&err));
+        assert!(!chain.contains("4915112345678"), "{chain}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_any_bytes_never_panics(body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = decode_json::<Answer>(Bytes::from(body));
+        }
+    }
+}

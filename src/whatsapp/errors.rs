@@ -178,6 +178,25 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_error_body_becomes_a_typed_error(status in 400u16..600, body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let err = from_response(StatusCode::from_u16(status).unwrap(), &http::HeaderMap::new(), Bytes::from(body));
+            let typed = err.api_error().is_some() || matches!(err.kind(), ErrorKind::RateLimited { .. });
+            proptest::prop_assert!(typed, "untyped error: {:?}", err);
+        }
+
+        #[test]
+        fn any_graph_code_is_classified(code in proptest::num::i64::ANY, transient in proptest::bool::ANY) {
+            let body = format!(r#"{{"error":{{"message":"m","code":{code},"is_transient":{transient}}}}}"#);
+            let err = from_response(StatusCode::BAD_REQUEST, &http::HeaderMap::new(), Bytes::from(body));
+            proptest::prop_assert_eq!(err.provider_code(), Some(code));
+            if transient {
+                proptest::prop_assert!(err.is_retryable());
+            }
+        }
+    }
+
     #[test]
     fn every_reference_code_has_its_class() {
         use ErrorClass::*;
