@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::message::{MediaKind, OutboundMessage, SendReceipt};
 use crate::throttle::{Throttle, ThrottleLimits};
+use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// A messaging channel: WhatsApp, SMS, X DMs, or your own.
 ///
@@ -17,12 +18,12 @@ use crate::throttle::{Throttle, ThrottleLimits};
 /// routers and fallbacks; decorators such as [`Throttle`] wrap any channel and are channels
 /// themselves.
 ///
-/// Implementing it for your own provider takes three methods:
+/// Implementing it for your own provider takes four methods:
 ///
 /// ```
 /// use std::sync::Arc;
 /// use switchboard::{async_trait, Capabilities, Channel, ChannelKind, Content, Error,
-///     OutboundMessage, Result, SendReceipt};
+///     OutboundMessage, Result, SendReceipt, WebhookError, WebhookOutcome, WebhookRequest};
 ///
 /// struct Telegram;
 ///
@@ -39,6 +40,10 @@ use crate::throttle::{Throttle, ThrottleLimits};
 ///             Content::Text(_) => Ok(SendReceipt::new(self.kind(), "42")),
 ///             _ => Err(Error::unsupported(self.kind(), "this content")),
 ///         }
+///     }
+///     fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+///         // Verify the provider's signature on request.body() first; refuse if it fails.
+///         Err(WebhookError::NotConfigured)
 ///     }
 /// }
 ///
@@ -57,6 +62,11 @@ pub trait Channel: Send + Sync {
     /// rendering exists and is otherwise refused with
     /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), never silently dropped.
     async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt>;
+
+    /// Verifies an inbound request on its raw bytes and parses it: a handshake to answer,
+    /// or the events it carries, in order. Pure and synchronous; it must fail closed (a
+    /// channel without its secret refuses everything), so there is no default.
+    fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError>;
 }
 
 #[async_trait]
@@ -70,6 +80,9 @@ impl<C: Channel + ?Sized> Channel for Arc<C> {
     async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
         (**self).send(message).await
     }
+    fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+        (**self).handle_webhook(request)
+    }
 }
 
 #[async_trait]
@@ -82,6 +95,9 @@ impl<C: Channel + ?Sized> Channel for Box<C> {
     }
     async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
         (**self).send(message).await
+    }
+    fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+        (**self).handle_webhook(request)
     }
 }
 

@@ -197,6 +197,7 @@ impl fmt::Display for Error {
                 )
             }
             ErrorKind::Validation(err) => write!(f, "invalid request: {err}"),
+            ErrorKind::Webhook(err) => write!(f, "webhook: {err}"),
             ErrorKind::Config { message } => write!(f, "configuration error: {message}"),
             ErrorKind::Unsupported { channel, what } => {
                 write!(f, "{channel} cannot carry {what}")
@@ -209,6 +210,7 @@ impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match &self.kind {
             ErrorKind::Validation(err) => Some(err),
+            ErrorKind::Webhook(err) => Some(err),
             _ => self.source.as_deref().map(|s| s as &(dyn StdError + 'static)),
         }
     }
@@ -217,6 +219,12 @@ impl StdError for Error {
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {
         Self::new(kind)
+    }
+}
+
+impl From<crate::webhook::WebhookError> for Error {
+    fn from(err: crate::webhook::WebhookError) -> Self {
+        Self::new(ErrorKind::Webhook(err))
     }
 }
 
@@ -261,6 +269,8 @@ pub enum ErrorKind {
     },
     /// The request was refused locally before anything was sent.
     Validation(ValidationError),
+    /// An inbound webhook request was refused or could not be parsed.
+    Webhook(crate::webhook::WebhookError),
     /// The client was configured wrongly.
     Config {
         /// What is wrong.

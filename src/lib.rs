@@ -5,6 +5,7 @@
 pub mod address;
 pub mod channel;
 pub mod error;
+pub mod inbound;
 // Shared by the provider clients; later providers join this cfg.
 #[cfg(feature = "whatsapp")]
 mod executor;
@@ -14,6 +15,7 @@ pub mod throttle;
 pub mod transport;
 #[cfg(feature = "whatsapp")]
 mod validate;
+pub mod webhook;
 #[cfg(feature = "whatsapp")]
 pub mod whatsapp;
 
@@ -22,6 +24,10 @@ pub use async_trait::async_trait;
 pub use channel::{Capabilities, Channel, ChannelExt, ChannelKind};
 pub use error::{
     ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result, ValidationError,
+};
+pub use inbound::{
+    ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
+    InboundMessage, InboundReaction, Pricing, Sender, StatusUpdate, UnknownEvent,
 };
 pub use message::{
     Button, Buttons, Content, Location, Media, MediaKind, MediaSource, MessageCategory, OutboundMessage,
@@ -32,6 +38,7 @@ pub use throttle::{Rate, Throttle, ThrottleLimits};
 #[cfg(feature = "reqwest")]
 pub use transport::ReqwestTransport;
 pub use transport::{BodyStream, Transport};
+pub use webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// The reqwest version the default transport uses, for [`ReqwestTransport::from_client`].
 #[cfg(feature = "reqwest")]

@@ -14,6 +14,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, ErrorKind, Problem, RateLimitScope, Result, ValidationError};
 use crate::message::{OutboundMessage, SendReceipt};
+use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// A rate: `burst` messages at once, refilled at one every `period`.
 ///
@@ -262,6 +263,10 @@ impl<C: Channel> Channel for Throttle<C> {
         }
         self.inner.send(message).await
     }
+
+    fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+        self.inner.handle_webhook(request)
+    }
 }
 
 #[cfg(test)]
@@ -284,6 +289,9 @@ mod tests {
         async fn send(&self, _: &OutboundMessage) -> Result<SendReceipt> {
             let n = self.0.fetch_add(1, Ordering::SeqCst);
             Ok(SendReceipt::new(self.kind(), n.to_string()))
+        }
+        fn handle_webhook(&self, _: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+            Err(WebhookError::NotConfigured)
         }
     }
 

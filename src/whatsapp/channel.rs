@@ -9,6 +9,7 @@ use super::templates::{Parameter, Template};
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, ErrorKind, RawBody, Result};
 use crate::message::{Content, MediaKind, OutboundMessage, SendReceipt};
+use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Label of the button that opens a list when more than three reply buttons are sent.
 const LIST_BUTTON_LABEL: &str = "Choose";
@@ -115,5 +116,9 @@ impl Channel for Client {
             receipt = receipt.with_provider_recipient(who.clone());
         }
         Ok(receipt)
+    }
+
+    fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+        self.webhook().handle(request)
     }
 }

@@ -13,6 +13,7 @@ use url::Url;
 use super::errors;
 use super::media::{MediaDownload, MediaInfo, MediaUpload};
 use super::messages::{MarkRead, MessageRequest, Recipient, SendResponse, Success};
+use super::webhook::WebhookVerifier;
 use crate::error::{ApiError, Error, ErrorClass, ErrorKind, Problem, Result, ValidationError};
 use crate::executor::{Executor, Operation, decode_json, default_transport};
 use crate::retry::RetryPolicy;
@@ -58,6 +59,7 @@ struct Inner {
     messages_uri: Uri,
     media_uri: Uri,
     exec: Executor,
+    webhook: WebhookVerifier,
 }
 
 impl fmt::Debug for Client {
@@ -67,6 +69,7 @@ impl fmt::Debug for Client {
             .field("phone_number_id", &self.inner.phone_number_id)
             .field("base_url", &self.inner.versioned_base)
             .field("executor", &self.inner.exec)
+            .field("webhook", &self.inner.webhook)
             .finish()
     }
 }
@@ -80,6 +83,12 @@ impl Client {
     /// The business phone number id this client sends from.
     pub fn phone_number_id(&self) -> &str {
         &self.inner.phone_number_id
+    }
+
+    /// The webhook verifier configured with [`ClientBuilder::app_secret`] and
+    /// [`ClientBuilder::verify_token`]; the `Channel` impl uses it for inbound requests.
+    pub fn webhook(&self) -> &WebhookVerifier {
+        &self.inner.webhook
     }
 
     /// Sends a message after checking it against Meta's documented limits.
@@ -325,6 +334,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    webhook: WebhookVerifier,
 }
 
 impl Default for ClientBuilder {
@@ -338,6 +348,7 @@ impl Default for ClientBuilder {
             timeout: Some(Duration::from_secs(30)),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            webhook: WebhookVerifier::default(),
         }
     }
 }
@@ -353,6 +364,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
+            .field("webhook", &self.webhook)
             .finish()
     }
 }
@@ -411,6 +423,25 @@ impl ClientBuilder {
     /// The retry policy (default [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// The app secret that signs webhooks (App Dashboard › Settings › Basic). Call it again
+    /// to accept a second secret during rotation. Without one, inbound requests are refused.
+    pub fn app_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.webhook = self.webhook.app_secret(secret);
+        self
+    }
+
+    /// The verify token for the webhook subscription handshake.
+    pub fn verify_token(mut self, token: impl Into<String>) -> Self {
+        self.webhook = self.webhook.verify_token(token);
+        self
+    }
+
+    /// The largest webhook body accepted (default 4 MiB; Meta sends up to 3 MB).
+    pub fn webhook_max_body_bytes(mut self, limit: usize) -> Self {
+        self.webhook = self.webhook.max_body_bytes(limit);
         self
     }
 
@@ -477,6 +508,7 @@ impl ClientBuilder {
                     retry: self.retry,
                     timeout: self.timeout,
                 },
+                webhook: self.webhook,
             }),
         })
     }
@@ -497,10 +529,14 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_token() {
-        let b = builder();
-        assert!(!format!("{b:?}").contains("secret"));
+        let b = builder()
+            .app_secret("app-secret-value")
+            .verify_token("verify-token-value");
+        assert!(!format!("{b:?}").contains("value"));
+        assert!(!format!("{b:?}").contains("EAAJB-secret-token"));
         let c = b.build().unwrap();
-        assert!(!format!("{c:?}").contains("secret"));
+        assert!(!format!("{c:?}").contains("EAAJB-secret-token"));
+        assert!(!format!("{c:?}").contains("value"));
         assert!(format!("{c:?}").contains("106540352242922"));
     }
 

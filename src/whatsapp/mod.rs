@@ -28,6 +28,7 @@ pub mod interactive;
 pub mod media;
 pub mod messages;
 pub mod templates;
+pub mod webhook;
 
 pub use channel::to_request;
 pub use client::{Client, ClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
@@ -39,3 +40,4 @@ pub use messages::{
     MessageContent, MessageRequest, PacingStatus, Recipient, SendResponse, SentContact, SentMessage, Text,
 };
 pub use templates::{Component, Parameter, Template, TemplateButton};
+pub use webhook::WebhookVerifier;

@@ -1,0 +1,315 @@
+//! The neutral shape of everything a channel receives: [`InboundEvent`].
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::address::{PhoneNumber, UserId, mask};
+use crate::channel::ChannelKind;
+use crate::error::RawBody;
+use crate::message::{Location, MediaKind};
+
+/// Something a provider told us: a message, a delivery status, a reaction, a consent
+/// signal, or content this version does not model (kept raw, never dropped).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum InboundEvent {
+    /// A person sent a message.
+    Message(InboundMessage),
+    /// A message we sent changed state (sent, delivered, read, failed).
+    Status(StatusUpdate),
+    /// A person reacted to a message (or removed a reaction).
+    Reaction(InboundReaction),
+    /// A person opted out of or back into messages through the platform itself.
+    Consent(ConsentSignal),
+    /// Content this version does not model, with its raw JSON.
+    Unknown(UnknownEvent),
+}
+
+impl InboundEvent {
+    /// The channel the event came from.
+    pub fn channel(&self) -> &ChannelKind {
+        match self {
+            Self::Message(m) => &m.channel,
+            Self::Status(s) => &s.channel,
+            Self::Reaction(r) => &r.channel,
+            Self::Consent(c) => &c.channel,
+            Self::Unknown(u) => &u.channel,
+        }
+    }
+
+    /// A key identifying this event across provider retries, for a
+    /// [`Deduplicator`](crate::webhook::Deduplicator): the message id for messages and
+    /// reactions, message id plus state for statuses. `None` for unknown content.
+    pub fn dedup_key(&self) -> Option<Cow<'_, str>> {
+        let (channel, id, suffix) = match self {
+            Self::Message(m) => (&m.channel, m.id.as_str(), ""),
+            Self::Reaction(r) => (&r.channel, r.id.as_str(), ""),
+            Self::Status(s) => (&s.channel, s.message_id.as_str(), s.status.as_str()),
+            Self::Consent(c) => (&c.channel, c.id.as_deref()?, ""),
+            Self::Unknown(_) => return None,
+        };
+        if id.is_empty() {
+            return None;
+        }
+        Some(Cow::Owned(format!("{channel}:{id}:{suffix}")))
+    }
+}
+
+/// Who sent something. Platforms may withhold the phone number (WhatsApp usernames, X),
+/// so either part can be absent. `Debug` masks the number.
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sender {
+    /// The phone number, when the platform shares it.
+    pub phone: Option<PhoneNumber>,
+    /// The platform's user id (WhatsApp business-scoped user id, X user id).
+    pub user_id: Option<UserId>,
+    /// The display name the person chose.
+    pub name: Option<String>,
+    /// The platform username (`@name`), where there is one.
+    pub username: Option<String>,
+}
+
+impl Sender {
+    /// The phone number or user id, whichever is known (phone first): a stable key.
+    pub fn key(&self) -> Option<&str> {
+        self.phone
+            .as_ref()
+            .map(PhoneNumber::as_str)
+            .or(self.user_id.as_ref().map(UserId::as_str))
+    }
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("phone", &self.phone)
+            .field("user_id", &self.user_id)
+            .field("name", &self.name.as_ref().map(|_| "[set]"))
+            .field("username", &self.username.as_deref().map(mask))
+            .finish()
+    }
+}
+
+/// A message a person sent.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct InboundMessage {
+    /// The channel.
+    pub channel: ChannelKind,
+    /// The provider's message id (WhatsApp `wamid`).
+    pub id: String,
+    /// Who sent it.
+    pub from: Sender,
+    /// Which of our numbers or accounts received it (WhatsApp phone number id).
+    pub to: Option<String>,
+    /// When it was sent, in Unix seconds.
+    pub timestamp: Option<i64>,
+    /// What it contains.
+    pub content: InboundContent,
+    /// The id of our message it answers (the quoted message, or the message whose button
+    /// was tapped): links replies to a broadcast.
+    pub reply_to: Option<String>,
+    /// Whether it was forwarded.
+    pub forwarded: bool,
+}
+
+/// What an inbound message contains.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum InboundContent {
+    /// Text.
+    Text(String),
+    /// A media file to fetch from the provider.
+    Media(InboundMedia),
+    /// A location pin.
+    Location(Location),
+    /// A tapped reply button, list row or template quick-reply button.
+    ButtonReply {
+        /// The id or payload we set on the button.
+        id: String,
+        /// The title shown.
+        title: String,
+    },
+    /// A provider-specific content type, typed in the provider's own model and kept here
+    /// raw (WhatsApp contacts, orders, flow replies, system messages…).
+    Other {
+        /// The provider's type name.
+        kind: String,
+        /// Its JSON as received.
+        raw: RawBody,
+    },
+}
+
+/// A media file attached to an inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboundMedia {
+    /// What kind of media.
+    pub kind: MediaKind,
+    /// The provider's media id (download it with the provider client).
+    pub id: Option<String>,
+    /// A download URL, where the provider sends one.
+    pub url: Option<String>,
+    /// The MIME type.
+    pub mime_type: Option<String>,
+    /// The caption.
+    pub caption: Option<String>,
+    /// The file name (documents).
+    pub filename: Option<String>,
+    /// SHA-256 of the file, where given.
+    pub sha256: Option<String>,
+    /// Whether an audio clip is a voice note.
+    pub voice: bool,
+}
+
+/// A delivery state change of a message we sent.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StatusUpdate {
+    /// The channel.
+    pub channel: ChannelKind,
+    /// The id of our message (as in the [`SendReceipt`](crate::SendReceipt)).
+    pub message_id: String,
+    /// The new state.
+    pub status: DeliveryStatus,
+    /// The recipient as the provider names them (phone digits or user id). Personal data.
+    pub recipient: Option<String>,
+    /// When, in Unix seconds.
+    pub timestamp: Option<i64>,
+    /// Why it failed, for failures.
+    pub errors: Vec<DeliveryError>,
+    /// What it cost, where the provider reports it.
+    pub pricing: Option<Pricing>,
+    /// The tracking string set when sending
+    /// ([`OutboundMessage::tracking`](crate::OutboundMessage::tracking)).
+    pub tracking: Option<String>,
+}
+
+/// Delivery states, in the order they normally happen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeliveryStatus {
+    /// Accepted and queued by the provider.
+    Queued,
+    /// Sent to the network or platform.
+    Sent,
+    /// Delivered to the device.
+    Delivered,
+    /// Read (or a voice message played).
+    Read,
+    /// Failed; see the errors.
+    Failed,
+    /// A state this version does not know, as the provider named it.
+    Unknown(String),
+}
+
+impl DeliveryStatus {
+    /// The lower-case name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+            Self::Unknown(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryError {
+    /// The provider's code (WhatsApp 131050, Twilio 30007…).
+    pub code: Option<i64>,
+    /// How the code is classified.
+    pub class: crate::ErrorClass,
+    /// The provider's title or message.
+    pub message: String,
+    /// The provider's details.
+    pub details: Option<String>,
+}
+
+/// What a message cost, as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pricing {
+    /// Whether it is charged.
+    pub billable: Option<bool>,
+    /// The pricing model (`PMP` per message, `CBP` per conversation).
+    pub model: Option<String>,
+    /// The category charged (`marketing`, `utility`, `authentication`, `service`…).
+    pub category: Option<String>,
+    /// The pricing type (`regular`, `free_customer_service`, `free_entry_point`).
+    pub kind: Option<String>,
+}
+
+/// A reaction to a message.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct InboundReaction {
+    /// The channel.
+    pub channel: ChannelKind,
+    /// The id of the reaction event itself.
+    pub id: String,
+    /// Who reacted.
+    pub from: Sender,
+    /// The message reacted to.
+    pub message_id: String,
+    /// The emoji; `None` when the reaction was removed.
+    pub emoji: Option<String>,
+    /// When, in Unix seconds.
+    pub timestamp: Option<i64>,
+}
+
+/// A person opted out of or back into messages through the platform (WhatsApp's
+/// "stop/resume marketing messages"). Keyword opt-outs (STOP) are recognised by the consent
+/// layer from ordinary messages.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ConsentSignal {
+    /// The channel.
+    pub channel: ChannelKind,
+    /// An id for the signal, where the provider gives one.
+    pub id: Option<String>,
+    /// Who.
+    pub from: Sender,
+    /// Opt-out or opt-in.
+    pub action: ConsentAction,
+    /// What it covers (`marketing_messages`), or `None` for everything.
+    pub scope: Option<String>,
+    /// The provider's description.
+    pub detail: Option<String>,
+    /// When, in Unix seconds.
+    pub timestamp: Option<i64>,
+}
+
+/// Opting out or in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConsentAction {
+    /// Stop sending.
+    OptOut,
+    /// Sending is welcome again.
+    OptIn,
+}
+
+/// Content this version does not model, kept whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnknownEvent {
+    /// The channel.
+    pub channel: ChannelKind,
+    /// What the provider called it (a webhook field, a message type).
+    pub kind: String,
+    /// Its JSON as received.
+    pub raw: RawBody,
+}

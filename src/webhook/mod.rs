@@ -1,0 +1,347 @@
+//! Receiving: every inbound request is verified on its raw bytes, then parsed into
+//! [`InboundEvent`](crate::InboundEvent)s.
+//!
+//! The core is framework-agnostic: build a [`WebhookRequest`] from whatever your server
+//! gives you (or from an `http::Request<Bytes>`), hand it to
+//! [`Channel::handle_webhook`](crate::Channel::handle_webhook), and answer with the
+//! [`WebhookOutcome`]. Verification is pure, synchronous and constant time, and it fails
+//! closed: a channel without secrets refuses every request. The optional `axum` feature
+//! ships a ready handler.
+//!
+//! None of Meta, Twilio and X sign a timestamp, so a replayed request verifies; and Meta
+//! retries for up to seven days, to every subscribed app. Filter events through a
+//! [`Deduplicator`] so each reaches your app once.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+use hmac::{Hmac, KeyInit, Mac};
+use http::{HeaderMap, Method, StatusCode};
+use sha2::Sha256;
+
+use crate::error::RawBody;
+
+mod dedup;
+pub mod standard;
+
+pub use dedup::{Deduplicator, MemoryDeduplicator, dedup};
+
+/// The default body size limit: Meta batches up to 3 MB, with room to spare.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// An inbound HTTP request as a provider sent it: method, the public URL it called,
+/// headers, and the raw body bytes (never re-serialized: signatures are over the bytes).
+#[derive(Clone)]
+pub struct WebhookRequest {
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl WebhookRequest {
+    /// A request. `url` is the public URL the provider called, with its query string
+    /// (`https://example.com/webhooks/whatsapp?hub.mode=…`); never rebuild it from `Host`.
+    pub fn new(method: Method, url: impl Into<String>, headers: HeaderMap, body: impl Into<Bytes>) -> Self {
+        Self {
+            method,
+            url: url.into(),
+            headers,
+            body: body.into(),
+        }
+    }
+
+    /// From an `http::Request`; its URI (often only path and query) becomes the URL.
+    /// Use [`with_public_url`](Self::with_public_url) when the provider signs the full URL.
+    pub fn from_http(request: http::Request<Bytes>) -> Self {
+        let (parts, body) = request.into_parts();
+        Self {
+            method: parts.method,
+            url: parts.uri.to_string(),
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// Replaces the URL with the public one the provider called.
+    #[must_use]
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.url = url.into();
+        self
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The URL the provider called.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// A header as text, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A query parameter of the URL, percent-decoded; the first if repeated.
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        let query = self.url.split_once('?')?.1;
+        let query = query.split_once('#').map_or(query, |(q, _)| q);
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    /// Refuses a body over `limit` bytes.
+    pub fn check_size(&self, limit: usize) -> Result<(), WebhookError> {
+        if self.body.len() > limit {
+            return Err(WebhookError::BodyTooLarge {
+                limit,
+                actual: self.body.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for WebhookRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL's query can carry a verify token, the body personal data: show shapes only.
+        f.debug_struct("WebhookRequest")
+            .field("method", &self.method)
+            .field("path", &self.url.split('?').next().unwrap_or_default())
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body", &RawBody::new(self.body.clone()))
+            .finish()
+    }
+}
+
+/// What to do with a verified webhook request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WebhookOutcome {
+    /// A subscription handshake (Meta's `hub.challenge`, X's CRC): return this response as is.
+    Handshake(HandshakeResponse),
+    /// A notification, parsed into events in the order the provider sent them. Answer
+    /// `200 OK` promptly, then process.
+    Events(Vec<crate::InboundEvent>),
+}
+
+/// The response a handshake needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandshakeResponse {
+    /// The status to return.
+    pub status: StatusCode,
+    /// The `Content-Type` to return.
+    pub content_type: &'static str,
+    /// The body to return.
+    pub body: Bytes,
+}
+
+impl HandshakeResponse {
+    /// A `200 OK` plain-text response.
+    pub fn text(body: impl Into<Bytes>) -> Self {
+        Self {
+            status: StatusCode::OK,
+            content_type: "text/plain",
+            body: body.into(),
+        }
+    }
+
+    /// As an `http::Response`.
+    pub fn into_response(self) -> http::Response<Bytes> {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(self.content_type),
+        );
+        response
+    }
+}
+
+/// Why an inbound request was refused or could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// A header the signature scheme needs is absent.
+    #[error("missing the {header} header")]
+    MissingSignature {
+        /// Which header.
+        header: &'static str,
+    },
+    /// The signature header is not in the scheme's format.
+    #[error("the {header} header is malformed")]
+    MalformedSignature {
+        /// Which header.
+        header: &'static str,
+    },
+    /// No configured secret produces the signature: the request is not from the provider,
+    /// or a secret is wrong.
+    #[error("no signature matches the body")]
+    SignatureMismatch,
+    /// The signed timestamp is too old or too far in the future (Standard Webhooks).
+    #[error("the signed timestamp is outside the tolerance window")]
+    TimestampOutOfTolerance,
+    /// The body exceeds the size limit.
+    #[error("the body has {actual} bytes, over the limit of {limit}")]
+    BodyTooLarge {
+        /// The limit.
+        limit: usize,
+        /// The size received.
+        actual: usize,
+    },
+    /// The request is verified but its payload is not what the provider documents. Answer
+    /// `200` anyway (or the provider retries it for days) and keep the raw body.
+    #[error("malformed payload at `{path}`")]
+    MalformedPayload {
+        /// The JSON path where parsing failed.
+        path: String,
+        /// The body as received.
+        raw: RawBody,
+    },
+    /// A subscription handshake with the wrong mode or verify token.
+    #[error("handshake refused: {reason}")]
+    HandshakeMismatch {
+        /// What did not match.
+        reason: &'static str,
+    },
+    /// A method this endpoint does not answer (for example `PUT`).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The channel has no secret to verify with: it refuses everything rather than trust.
+    #[error("no webhook secret is configured; refusing unverifiable requests")]
+    NotConfigured,
+}
+
+impl WebhookError {
+    /// The HTTP status to answer with: `401` for signature failures, `413` for an oversize
+    /// body, `403` for a refused handshake, and `200` for a verified but malformed payload.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingSignature { .. }
+            | Self::MalformedSignature { .. }
+            | Self::SignatureMismatch
+            | Self::TimestampOutOfTolerance => StatusCode::UNAUTHORIZED,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MalformedPayload { .. } => StatusCode::OK,
+            Self::HandshakeMismatch { .. } => StatusCode::FORBIDDEN,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether the request was authentic: only then may its content be trusted or kept.
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Self::MalformedPayload { .. })
+    }
+}
+
+/// Secrets for an HMAC scheme; several at once during rotation. `Debug` never shows them.
+#[derive(Clone, Default)]
+pub(crate) struct Secrets(Vec<Box<[u8]>>);
+
+impl Secrets {
+    pub(crate) fn push(&mut self, secret: impl AsRef<[u8]>) {
+        self.0.push(secret.as_ref().into());
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.iter().map(|s| &**s)
+    }
+
+    /// Whether HMAC-SHA256 of `message` under any secret equals `signature`, each compared
+    /// in constant time.
+    pub(crate) fn verify_sha256(&self, message: &[&[u8]], signature: &[u8]) -> bool {
+        self.iter().any(|key| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+            for part in message {
+                mac.update(part);
+            }
+            mac.verify_slice(signature).is_ok()
+        })
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} redacted]", self.0.len())
+    }
+}
+
+/// HMAC-SHA256 of `parts` under `key`.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_are_decoded() {
+        let req = WebhookRequest::new(
+            Method::GET,
+            "https://example.com/wa?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=a%20b",
+            HeaderMap::new(),
+            Bytes::new(),
+        );
+        assert_eq!(req.query_param("hub.challenge").as_deref(), Some("1158201444"));
+        assert_eq!(req.query_param("hub.verify_token").as_deref(), Some("a b"));
+        assert_eq!(req.query_param("missing"), None);
+        assert!(
+            !format!("{req:?}").contains("a%20b"),
+            "Debug must not show the query"
+        );
+    }
+
+    #[test]
+    fn hmac_known_answer() {
+        // HMAC_SHA256(key="secret", msg="test") from the reference.
+        assert_eq!(
+            hex::encode(hmac_sha256(b"secret", &[b"test"])),
+            "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914"
+        );
+        let mut secrets = Secrets::default();
+        secrets.push("old");
+        secrets.push("secret");
+        let sig = hmac_sha256(b"secret", &[b"te", b"st"]);
+        assert!(secrets.verify_sha256(&[b"test"], &sig), "any secret may match");
+        assert!(!secrets.verify_sha256(&[b"tesT"], &sig));
+        assert_eq!(format!("{secrets:?}"), "[2 redacted]");
+    }
+
+    #[test]
+    fn size_limit() {
+        let req = WebhookRequest::new(Method::POST, "/", HeaderMap::new(), vec![0u8; 11]);
+        assert_eq!(
+            req.check_size(10),
+            Err(WebhookError::BodyTooLarge {
+                limit: 10,
+                actual: 11
+            })
+        );
+        assert!(req.check_size(11).is_ok());
+    }
+}
