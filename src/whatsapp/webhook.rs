@@ -1303,7 +1303,9 @@ mod tests {
             Err(WebhookError::HandshakeMismatch { .. })
         ));
         assert!(matches!(
-            v.handle(&get("hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=tok-4711")),
+            v.handle(&get(
+                "hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=tok-4711"
+            )),
             Err(WebhookError::HandshakeMismatch { .. })
         ));
         assert_eq!(
