@@ -19,33 +19,37 @@ pub trait Deduplicator: Send + Sync {
     async fn first_sighting(&self, key: &str) -> Result<bool>;
 }
 
-/// Keeps the events seen for the first time and drops the repeats, in order. Events without
-/// an id (unknown content) are always kept.
+/// Removes the events already seen, in place, keeping the order. Events without an id
+/// (unknown content) are always kept. If the deduplicator fails, the error is returned and
+/// the events not yet checked stay in the list: a store outage may let a repeat through,
+/// but never loses an event.
 ///
 /// ```
 /// # tokio_test_block(async {
 /// use switchboard::webhook::{MemoryDeduplicator, dedup};
-/// # let events: Vec<switchboard::InboundEvent> = Vec::new();
+/// # let mut events: Vec<switchboard::InboundEvent> = Vec::new();
 /// let seen = MemoryDeduplicator::default();
-/// let fresh = dedup(events, &seen).await?;
-/// # let _ = fresh; Ok::<(), switchboard::Error>(())
+/// dedup(&mut events, &seen).await?;
+/// # Ok::<(), switchboard::Error>(())
 /// # });
 /// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-pub async fn dedup(events: Vec<InboundEvent>, deduplicator: &dyn Deduplicator) -> Result<Vec<InboundEvent>> {
-    let mut fresh = Vec::with_capacity(events.len());
-    for event in events {
-        let keep = match event.dedup_key() {
+pub async fn dedup(events: &mut Vec<InboundEvent>, deduplicator: &dyn Deduplicator) -> Result<()> {
+    let mut i = 0;
+    while i < events.len() {
+        let fresh = match events[i].dedup_key() {
             Some(key) => deduplicator.first_sighting(&key).await?,
             None => true,
         };
-        if keep {
-            fresh.push(event);
+        if fresh {
+            i += 1;
+        } else {
+            events.remove(i);
         }
     }
-    Ok(fresh)
+    Ok(())
 }
 
 /// An in-memory [`Deduplicator`] bounded in size and age: it forgets the oldest keys

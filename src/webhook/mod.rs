@@ -22,6 +22,8 @@ use sha2::Sha256;
 
 use crate::error::RawBody;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod dedup;
 pub mod standard;
 
