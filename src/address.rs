@@ -66,6 +66,19 @@ impl PhoneNumber {
         Ok(Self(normalized))
     }
 
+    /// A number from its digits without `+` (as WhatsApp's `wa_id`), if they form one.
+    pub fn from_digits(digits: &str) -> Option<Self> {
+        let valid = (7..=15).contains(&digits.len())
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        valid.then(|| {
+            let mut number = String::with_capacity(digits.len() + 1);
+            number.push('+');
+            number.push_str(digits);
+            Self(number)
+        })
+    }
+
     /// The full number, `+` and digits. This is personal data: log it only by choice.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -278,6 +291,7 @@ mod tests {
             let formatted = format!("+{cc} ({}) {}", &rest[..3], &rest[3..]);
             let parsed = PhoneNumber::parse(&formatted).unwrap();
             proptest::prop_assert_eq!(parsed.digits(), digits.as_str());
+            proptest::prop_assert_eq!(PhoneNumber::from_digits(&digits), Some(parsed));
         }
     }
 

@@ -292,9 +292,7 @@ impl Change {
         let json = change.value.get();
         let raw = || RawBody::new(bytes::Bytes::copy_from_slice(json.as_bytes()));
         let parsed = match change.field.as_ref() {
-            "messages" => serde_json::from_str::<MessagesValue>(json)
-                .ok()
-                .map(Self::Messages),
+            "messages" => MessagesValue::parse(json).map(Self::Messages),
             "user_preferences" => serde_json::from_str(json).ok().map(Self::UserPreferences),
             "message_template_status_update" => serde_json::from_str(json)
                 .ok()
@@ -309,26 +307,87 @@ impl Change {
 }
 
 /// The value of a `messages` change.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MessagesValue {
-    /// Always `whatsapp`.
-    #[serde(default)]
-    pub messaging_product: Option<String>,
     /// Which business number this is about.
     pub metadata: Metadata,
     /// The people the messages are from (or, for statuses, to).
-    #[serde(default)]
     pub contacts: Vec<Contact>,
     /// Inbound messages.
-    #[serde(default)]
     pub messages: Vec<Message>,
     /// Status updates of messages we sent.
-    #[serde(default)]
     pub statuses: Vec<Status>,
     /// Errors about the account or app, not tied to a message.
-    #[serde(default)]
     pub errors: Vec<ErrorObject>,
+}
+
+/// The `messages` change value, generic over how messages are read: typed directly (the
+/// fast path) or as raw JSON borrowed from the body (to keep what does not fit).
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "M: Deserialize<'de>"))]
+struct MessagesValueWire<M> {
+    metadata: Metadata,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    #[serde(default = "Vec::new")]
+    messages: Vec<M>,
+    #[serde(default)]
+    statuses: Vec<Status>,
+    #[serde(default)]
+    errors: Vec<ErrorObject>,
+}
+
+/// Only the messages of a `messages` change value, as raw JSON.
+#[derive(Deserialize)]
+struct RawMessages<'a> {
+    #[serde(borrow, default)]
+    messages: Vec<&'a RawValue>,
+}
+
+impl MessagesValue {
+    fn parse(json: &str) -> Option<Self> {
+        // Fast path: every message has the documented shape, so it is read once, typed.
+        // The raw JSON is re-read only for the messages that keep it.
+        if let Ok(value) = serde_json::from_str::<MessagesValueWire<MessageFields>>(json) {
+            let mut raws: Option<Vec<&RawValue>> = None;
+            let messages = value
+                .messages
+                .into_iter()
+                .enumerate()
+                .map(|(i, fields)| {
+                    Message::from_fields(fields, || {
+                        let raws = raws.get_or_insert_with(|| {
+                            serde_json::from_str::<RawMessages<'_>>(json)
+                                .map(|r| r.messages)
+                                .unwrap_or_default()
+                        });
+                        raws.get(i).map(|r| r.get())
+                    })
+                })
+                .collect();
+            return Some(Self {
+                metadata: value.metadata,
+                contacts: value.contacts,
+                messages,
+                statuses: value.statuses,
+                errors: value.errors,
+            });
+        }
+        // A message of an unexpected shape: read each one raw, so it is kept, not lost.
+        let value: MessagesValueWire<&RawValue> = serde_json::from_str(json).ok()?;
+        Some(Self {
+            metadata: value.metadata,
+            contacts: value.contacts,
+            messages: value
+                .messages
+                .into_iter()
+                .map(|m| Message::parse(m.get()))
+                .collect(),
+            statuses: value.statuses,
+            errors: value.errors,
+        })
+    }
 }
 
 /// The business number a change is about.
@@ -405,23 +464,17 @@ pub struct Message {
     pub errors: Vec<ErrorObject>,
     /// The content.
     pub content: Received,
-    /// The message as received.
-    pub raw: RawBody,
-}
-
-impl<'de> Deserialize<'de> for Message {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <Box<RawValue>>::deserialize(deserializer)?;
-        Ok(Self::from_raw(raw))
-    }
+    /// The message as received, kept when its content is not text, media, a location, a
+    /// button reply or a reaction (those are complete in the typed model).
+    pub raw: Option<RawBody>,
 }
 
 impl Message {
-    fn from_raw(raw: Box<RawValue>) -> Self {
-        let fields = serde_json::from_str::<MessageFields>(raw.get());
-        let raw = RawBody::new(bytes::Bytes::from(String::from(Box::<str>::from(raw))));
-        let Ok(f) = fields else {
-            return Self {
+    /// A message from its raw JSON; one that does not fit the typed model is kept whole.
+    fn parse(json: &str) -> Self {
+        match serde_json::from_str::<MessageFields>(json) {
+            Ok(fields) => Self::from_fields(fields, || Some(json)),
+            Err(_) => Self {
                 from: None,
                 from_user_id: None,
                 id: String::new(),
@@ -431,9 +484,14 @@ impl Message {
                 referral: None,
                 errors: Vec::new(),
                 content: Received::Unknown,
-                raw,
-            };
-        };
+                raw: Some(RawBody::new(bytes::Bytes::copy_from_slice(json.as_bytes()))),
+            },
+        }
+    }
+
+    /// A message from its typed fields; `raw` gives its JSON, asked only when the content
+    /// is one the typed model does not carry completely.
+    fn from_fields<'a>(f: MessageFields, raw: impl FnOnce() -> Option<&'a str>) -> Self {
         let content = match f.kind.as_str() {
             "text" => f.text.map(|t| Received::Text(t.body)),
             "image" => f.image.map(Received::Image),
@@ -453,6 +511,23 @@ impl Message {
             _ => None,
         }
         .unwrap_or(Received::Unknown);
+        let complete = matches!(
+            content,
+            Received::Text(_)
+                | Received::Image(_)
+                | Received::Video(_)
+                | Received::Audio(_)
+                | Received::Document(_)
+                | Received::Sticker(_)
+                | Received::Location(_)
+                | Received::Reaction(_)
+                | Received::Interactive(InteractiveReply::ButtonReply(_) | InteractiveReply::ListReply(_))
+        );
+        let raw = if complete {
+            None
+        } else {
+            raw().map(|json| RawBody::new(bytes::Bytes::copy_from_slice(json.as_bytes())))
+        };
         Self {
             from: f.from,
             from_user_id: f.from_user_id,
@@ -978,29 +1053,76 @@ pub struct TemplateStatusUpdate {
     pub reason: Option<String>,
 }
 
-/// A number Meta sends sometimes as a string, sometimes as a number.
+/// A number Meta sends sometimes as a string, sometimes as a number. A value that is
+/// neither becomes `None` rather than failing the message.
 fn opt_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    match Option::<StringOrNumber<'de>>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(StringOrNumber::Number(n)) => Ok(n.as_i64()),
-        Some(StringOrNumber::Text(s)) => Ok(s.trim().parse().ok()),
-    }
+    deserializer.deserialize_any(Loose).map(|v| match v {
+        LooseValue::Int(n) => Some(n),
+        LooseValue::Text(s) => s.trim().parse().ok(),
+        LooseValue::Other => None,
+    })
 }
 
 /// An id Meta sends sometimes as a number, sometimes as a string.
 fn opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<StringOrNumber<'de>>::deserialize(deserializer)? {
-        None => None,
-        Some(StringOrNumber::Number(n)) => Some(n.to_string()),
-        Some(StringOrNumber::Text(s)) => Some(s.into_owned()),
+    deserializer.deserialize_any(Loose).map(|v| match v {
+        LooseValue::Int(n) => Some(n.to_string()),
+        LooseValue::Text(s) => Some(s),
+        LooseValue::Other => None,
     })
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum StringOrNumber<'a> {
-    Number(serde_json::Number),
-    Text(#[serde(borrow)] Cow<'a, str>),
+/// Accepts a string or an integer without trying one and failing over to the other (an
+/// untagged enum would build and discard an error for every string timestamp).
+struct Loose;
+
+enum LooseValue {
+    Int(i64),
+    Text(String),
+    Other,
+}
+
+impl<'de> serde::de::Visitor<'de> for Loose {
+    type Value = LooseValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an integer")
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<LooseValue, E> {
+        Ok(LooseValue::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<LooseValue, E> {
+        Ok(i64::try_from(v).map_or(LooseValue::Other, LooseValue::Int))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<LooseValue, E> {
+        Ok(LooseValue::Other)
+    }
+    fn visit_str<E>(self, v: &str) -> Result<LooseValue, E> {
+        Ok(LooseValue::Text(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<LooseValue, E> {
+        Ok(LooseValue::Text(v))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<LooseValue, E> {
+        Ok(LooseValue::Other)
+    }
+    fn visit_unit<E>(self) -> Result<LooseValue, E> {
+        Ok(LooseValue::Other)
+    }
+    fn visit_none<E>(self) -> Result<LooseValue, E> {
+        Ok(LooseValue::Other)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<LooseValue, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(LooseValue::Other)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<LooseValue, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(LooseValue::Other)
+    }
 }
 
 impl Notification {
@@ -1051,7 +1173,7 @@ fn sender(wa_id: Option<&str>, user_id: Option<&str>, contacts: &[Contact]) -> S
     });
     let profile = contact.and_then(|c| c.profile.as_ref());
     Sender {
-        phone: wa_id.and_then(|digits| PhoneNumber::parse(&format!("+{digits}")).ok()),
+        phone: wa_id.and_then(PhoneNumber::from_digits),
         user_id: user_id
             .or(contact.and_then(|c| c.user_id.as_deref()))
             .and_then(|id| UserId::new(id).ok()),
@@ -1101,7 +1223,7 @@ impl Message {
                 sha256: m.sha256,
             })
         };
-        let raw = self.raw;
+        let raw = self.raw.unwrap_or_default();
         let other = |kind: String, raw: RawBody| InboundContent::Other { kind, raw };
         let content = match self.content {
             Received::Reaction(r) => {
