@@ -36,7 +36,6 @@ use axum::routing::any;
 
 use super::{DEFAULT_MAX_BODY_BYTES, Deduplicator, WebhookError, WebhookOutcome, WebhookRequest, dedup};
 use crate::channel::Channel;
-use crate::error::RawBody;
 use crate::inbound::{InboundEvent, UnknownEvent};
 
 /// The events callback: an async function of the events, run after the response is sent.
@@ -120,7 +119,7 @@ async fn handle(
             vec![InboundEvent::Unknown(UnknownEvent {
                 channel: endpoint.channel.kind(),
                 kind: "malformed_payload".into(),
-                raw: RawBody::new(raw.as_bytes().to_vec()),
+                raw,
             })]
         }
         Err(err) => {

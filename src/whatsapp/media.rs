@@ -4,7 +4,7 @@
 //! token to download.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::error::{Problem, Result, ValidationError};
 use crate::message::MediaKind;
@@ -155,22 +155,8 @@ pub struct MediaInfo {
     #[serde(default)]
     pub sha256: Option<String>,
     /// Size in bytes (Meta sends it as a string).
-    #[serde(default, deserialize_with = "number_or_string")]
+    #[serde(default, deserialize_with = "super::loose::opt_u64")]
     pub file_size: Option<u64>,
-}
-
-fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Number(u64),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(Raw::Number(n)) => Ok(Some(n)),
-        Some(Raw::Text(s)) => s.parse().map(Some).map_err(serde::de::Error::custom),
-    }
 }
 
 /// A download in progress: headers are in, the body streams.

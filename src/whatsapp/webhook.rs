@@ -23,7 +23,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use http::Method;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use subtle::ConstantTimeEq;
 
@@ -551,7 +551,7 @@ struct MessageFields {
     from_user_id: Option<String>,
     #[serde(default)]
     id: String,
-    #[serde(default, deserialize_with = "opt_i64")]
+    #[serde(default, deserialize_with = "super::loose::opt_i64")]
     timestamp: Option<i64>,
     #[serde(rename = "type", default)]
     kind: String,
@@ -870,7 +870,7 @@ pub struct Status {
     /// The new state.
     pub status: StatusKind,
     /// When, in Unix seconds.
-    #[serde(default, deserialize_with = "opt_i64")]
+    #[serde(default, deserialize_with = "super::loose::opt_i64")]
     pub timestamp: Option<i64>,
     /// The recipient's WhatsApp id; absent when sent to a business-scoped user id.
     #[serde(default)]
@@ -932,7 +932,7 @@ pub struct Conversation {
     #[serde(default)]
     pub id: Option<String>,
     /// When it expires, in Unix seconds.
-    #[serde(default, deserialize_with = "opt_i64")]
+    #[serde(default, deserialize_with = "super::loose::opt_i64")]
     pub expiration_timestamp: Option<i64>,
     /// What opened it.
     #[serde(default)]
@@ -1028,7 +1028,7 @@ pub struct UserPreference {
     #[serde(default)]
     pub value: Option<String>,
     /// When, in Unix seconds.
-    #[serde(default, deserialize_with = "opt_i64")]
+    #[serde(default, deserialize_with = "super::loose::opt_i64")]
     pub timestamp: Option<i64>,
 }
 
@@ -1040,7 +1040,7 @@ pub struct TemplateStatusUpdate {
     #[serde(default)]
     pub event: Option<String>,
     /// The template id.
-    #[serde(default, deserialize_with = "opt_string")]
+    #[serde(default, deserialize_with = "super::loose::opt_string")]
     pub message_template_id: Option<String>,
     /// The template name.
     #[serde(default)]
@@ -1051,78 +1051,6 @@ pub struct TemplateStatusUpdate {
     /// Why (for rejections).
     #[serde(default)]
     pub reason: Option<String>,
-}
-
-/// A number Meta sends sometimes as a string, sometimes as a number. A value that is
-/// neither becomes `None` rather than failing the message.
-fn opt_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    deserializer.deserialize_any(Loose).map(|v| match v {
-        LooseValue::Int(n) => Some(n),
-        LooseValue::Text(s) => s.trim().parse().ok(),
-        LooseValue::Other => None,
-    })
-}
-
-/// An id Meta sends sometimes as a number, sometimes as a string.
-fn opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    deserializer.deserialize_any(Loose).map(|v| match v {
-        LooseValue::Int(n) => Some(n.to_string()),
-        LooseValue::Text(s) => Some(s),
-        LooseValue::Other => None,
-    })
-}
-
-/// Accepts a string or an integer without trying one and failing over to the other (an
-/// untagged enum would build and discard an error for every string timestamp).
-struct Loose;
-
-enum LooseValue {
-    Int(i64),
-    Text(String),
-    Other,
-}
-
-impl<'de> serde::de::Visitor<'de> for Loose {
-    type Value = LooseValue;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or an integer")
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<LooseValue, E> {
-        Ok(LooseValue::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<LooseValue, E> {
-        Ok(i64::try_from(v).map_or(LooseValue::Other, LooseValue::Int))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<LooseValue, E> {
-        Ok(LooseValue::Other)
-    }
-    fn visit_str<E>(self, v: &str) -> Result<LooseValue, E> {
-        Ok(LooseValue::Text(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<LooseValue, E> {
-        Ok(LooseValue::Text(v))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<LooseValue, E> {
-        Ok(LooseValue::Other)
-    }
-    fn visit_unit<E>(self) -> Result<LooseValue, E> {
-        Ok(LooseValue::Other)
-    }
-    fn visit_none<E>(self) -> Result<LooseValue, E> {
-        Ok(LooseValue::Other)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<LooseValue, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(LooseValue::Other)
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<LooseValue, A::Error> {
-        while map
-            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-            .is_some()
-        {}
-        Ok(LooseValue::Other)
-    }
 }
 
 impl Notification {
