@@ -370,6 +370,22 @@ fn unknown_fields_are_kept_raw() {
 }
 
 #[test]
+fn an_odd_status_does_not_take_its_neighbours_down() {
+    let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"106540352242922"},
+        "messages":[{"from":"16505551234","id":"wamid.M","timestamp":"1","type":"text","text":{"body":"hi"}}],
+        "statuses":[{"timestamp":"2"},{"id":"wamid.S","status":"deleted","timestamp":"3"}]}}]}]}"#;
+    let WebhookOutcome::Events(events) = channel().handle_webhook(&signed(body)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(events.len(), 3);
+    assert!(matches!(&events[0], InboundEvent::Message(m) if m.id == "wamid.M"));
+    assert!(
+        matches!(&events[2], InboundEvent::Status(s) if s.status == DeliveryStatus::Unknown("deleted".into()))
+    );
+}
+
+#[test]
 fn unknown_message_types_are_kept_raw() {
     let body = String::from_utf8(fixture("text_message"))
         .unwrap()

@@ -866,8 +866,10 @@ pub struct Referral {
 #[non_exhaustive]
 pub struct Status {
     /// The message id (`wamid.…`) from the send response.
+    #[serde(default)]
     pub id: String,
-    /// The new state.
+    /// The new state (`Unknown("")` if Meta sent none).
+    #[serde(default)]
     pub status: StatusKind,
     /// When, in Unix seconds.
     #[serde(default, deserialize_with = "super::loose::opt_i64")]
@@ -909,6 +911,12 @@ pub enum StatusKind {
     Failed,
     /// Another state (`deleted`, `warning`…), as named.
     Unknown(String),
+}
+
+impl Default for StatusKind {
+    fn default() -> Self {
+        Self::Unknown(String::new())
+    }
 }
 
 impl From<String> for StatusKind {
