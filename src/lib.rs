@@ -11,6 +11,8 @@ pub mod inbound;
 mod executor;
 pub mod message;
 pub mod retry;
+#[cfg(feature = "sms")]
+pub mod sms;
 pub mod throttle;
 pub mod transport;
 #[cfg(feature = "whatsapp")]
