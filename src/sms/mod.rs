@@ -4,3 +4,4 @@
 //! is sent. The Twilio and Vonage channels build on it.
 
 pub mod segments;
+pub mod twilio;

@@ -1,0 +1,3 @@
+//! Twilio Programmable Messaging: webhook signatures (the REST client follows).
+
+pub mod signature;

@@ -1,0 +1,405 @@
+//! `X-Twilio-Signature`: Base64 HMAC-SHA1, keyed with the account's auth token, over the
+//! full URL Twilio called followed by the POST parameters sorted by name (`name` + `value`,
+//! no separators). JSON webhooks instead carry a `bodySHA256` query parameter, the hex
+//! SHA-256 of the body, and sign the URL alone.
+//!
+//! Twilio is inconsistent about ports, so, like the official validators, a signature over
+//! the URL with or without the default port is accepted, and `'` and `%27` in the query are
+//! tried both ways. The URL must be the public one Twilio called: pass it in, never rebuild
+//! it from `Host` (proxies and TLS termination change it).
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::webhook::{Secrets, WebhookError, WebhookRequest};
+
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
+
+/// The signature Twilio computes for `url` and form `params`, Base64-encoded: for tests and
+/// for replaying a webhook against your own endpoint.
+///
+/// ```
+/// use switchboard::sms::twilio::signature::compute;
+///
+/// // Twilio's documented example.
+/// let params = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"), ("Digits", "1234"),
+///     ("From", "+12349013030"), ("To", "+18005551212")];
+/// assert_eq!(compute("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &params),
+///     "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+/// ```
+pub fn compute(auth_token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    BASE64.encode(mac(auth_token.as_bytes(), url, params).finalize().into_bytes())
+}
+
+fn mac<K: AsRef<str>, V: AsRef<str>>(key: &[u8], url: &str, params: &[(K, V)]) -> Hmac<Sha1> {
+    let mut mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(url.as_bytes());
+    // Sorted by name, then value; a repeated name+value pair counts once, as in the
+    // official validators.
+    let mut sorted: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    mac
+}
+
+/// Verifies Twilio signatures with the primary and, during rotation, secondary auth token.
+/// `Debug` shows neither.
+#[derive(Debug, Clone, Default)]
+pub struct SignatureValidator {
+    tokens: Secrets,
+}
+
+impl SignatureValidator {
+    /// A validator with the account's primary auth token (never an API key secret: Twilio
+    /// signs with the auth token).
+    pub fn new(auth_token: &str) -> Self {
+        Self::default().with_token(auth_token)
+    }
+
+    /// Also accepts signatures made with this token (the secondary one, during rotation).
+    #[must_use]
+    pub fn with_token(mut self, auth_token: &str) -> Self {
+        self.tokens.push(auth_token.as_bytes());
+        self
+    }
+
+    /// Verifies a request: the `X-Twilio-Signature` over the request's URL and either its
+    /// form parameters or, for JSON bodies, the `bodySHA256` query parameter.
+    pub fn verify(&self, request: &WebhookRequest) -> Result<(), WebhookError> {
+        if self.tokens.is_empty() {
+            return Err(WebhookError::NotConfigured);
+        }
+        let header = request
+            .header(SIGNATURE_HEADER)
+            .ok_or(WebhookError::MissingSignature {
+                header: SIGNATURE_HEADER,
+            })?;
+        let signature = BASE64
+            .decode(header.trim())
+            .ok()
+            .filter(|s| s.len() == 20)
+            .ok_or(WebhookError::MalformedSignature {
+                header: SIGNATURE_HEADER,
+            })?;
+        let params: Vec<(Cow<'_, str>, Cow<'_, str>)> = match request.query_param("bodySHA256") {
+            Some(expected) => {
+                let actual = hex::encode(Sha256::digest(request.body()));
+                if !bool::from(actual.as_bytes().ct_eq(expected.to_ascii_lowercase().as_bytes())) {
+                    return Err(WebhookError::SignatureMismatch);
+                }
+                Vec::new()
+            }
+            None if request.method() == http::Method::POST => {
+                url::form_urlencoded::parse(request.body()).collect()
+            }
+            None => Vec::new(),
+        };
+        let matches = url_variants(request.url()).iter().any(|url| {
+            self.tokens
+                .iter()
+                .any(|token| mac(token, url, &params).verify_slice(&signature).is_ok())
+        });
+        if matches {
+            Ok(())
+        } else {
+            Err(WebhookError::SignatureMismatch)
+        }
+    }
+}
+
+/// The URL forms Twilio may have signed: as given, with the default port added or the
+/// port removed, and with `'` / `%27` in the query swapped. The fragment is never sent, so
+/// it is never signed.
+fn url_variants(url: &str) -> Vec<String> {
+    let url = url.split('#').next().unwrap_or_default();
+    let mut variants = vec![url.to_owned()];
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let (userinfo, hostport) = match authority.rfind('@') {
+            Some(at) => authority.split_at(at + 1),
+            None => ("", authority),
+        };
+        // A port follows the last ':' unless that ':' is inside an IPv6 literal.
+        let port_at = hostport.rfind(':').filter(|&i| !hostport[i..].contains(']'));
+        let other = match port_at {
+            Some(i) => format!("{scheme}://{userinfo}{}{tail}", &hostport[..i]),
+            None => {
+                let port = if scheme.eq_ignore_ascii_case("http") {
+                    80
+                } else {
+                    443
+                };
+                format!("{scheme}://{userinfo}{hostport}:{port}{tail}")
+            }
+        };
+        variants.push(other);
+    }
+    for i in 0..variants.len() {
+        let v = &variants[i];
+        let Some(q) = v.find('?') else { continue };
+        let (path, query) = v.split_at(q);
+        let swapped = if query.contains('\'') {
+            Some(query.replace('\'', "%27"))
+        } else if query.contains("%27") {
+            Some(query.replace("%27", "'"))
+        } else {
+            None
+        };
+        if let Some(query) = swapped {
+            variants.push(format!("{path}{query}"));
+        }
+    }
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, Method};
+
+    const U: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    const P: [(&str, &str); 5] = [
+        ("CallSid", "CA1234567890ABCDE"),
+        ("Caller", "+14158675309"),
+        ("Digits", "1234"),
+        ("From", "+14158675309"),
+        ("To", "+18005551212"),
+    ];
+
+    fn form(params: &[(&str, &str)]) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish()
+    }
+
+    fn request(method: Method, url: &str, body: impl Into<bytes::Bytes>, signature: &str) -> WebhookRequest {
+        let mut headers = HeaderMap::new();
+        headers.insert(SIGNATURE_HEADER, signature.parse().unwrap());
+        WebhookRequest::new(method, url, headers, body)
+    }
+
+    fn ok(url: &str, body: impl Into<bytes::Bytes>, signature: &str) -> bool {
+        SignatureValidator::new("12345")
+            .verify(&request(Method::POST, url, body, signature))
+            .is_ok()
+    }
+
+    #[test]
+    fn official_form_vectors() {
+        assert_eq!(compute("12345", U, &P), "RSOYDt4T1cUTdK1PDd93/VVr8B8="); // T1
+        assert!(ok(U, form(&P), "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(
+            ok(U, form(&P), "kvajT1Ptam85bY51eRf/AJRuM3w="),
+            "T2: signed with :443"
+        );
+        assert!(
+            ok(
+                "https://mycompany.com:1234/myapp.php?foo=1&bar=2",
+                form(&P),
+                "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+            ),
+            "T3: port stripped"
+        );
+        assert!(ok(
+            "http://mycompany.com:1234/myapp.php?foo=1&bar=2",
+            form(&P),
+            "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="
+        ));
+        assert!(
+            ok(
+                "http://mycompany.com/myapp.php?foo=1&bar=2",
+                form(&P),
+                "0ZXoZLH/DfblKGATFgpif+LLRf4="
+            ),
+            "T5"
+        );
+        assert!(ok(
+            "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2",
+            form(&P),
+            "CukzLTc1tT5dXEDIHm/tKBanW10="
+        ));
+        assert!(ok(
+            "https://user@mycompany.com/myapp.php?foo=1&bar=2",
+            form(&P),
+            "2YRLlVAflCqxaNicjMpJcSTgzSs="
+        ));
+        assert!(ok(
+            "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2",
+            form(&P),
+            "ZQFR1PTIZXF2MXB8ZnKCvnnA+rI="
+        ));
+        assert!(
+            ok(
+                &format!("{U}&Body=It's+amazing"),
+                form(&P),
+                "TfZzewPq8wqrGlMfyAud8+/IvJ0="
+            ),
+            "T9"
+        );
+    }
+
+    #[test]
+    fn repeated_parameters() {
+        let t10 = [
+            ("MessagingBinding.Address", "+1325xxxxxxx"),
+            ("MessagingBinding.Address", "+1415xxxxxxx"),
+        ];
+        assert!(ok(U, form(&t10), "83O6e2vORAoJHUNzJjDWN1jz+BA="));
+        let t10_reversed = [t10[1], t10[0]];
+        assert!(ok(U, form(&t10_reversed), "83O6e2vORAoJHUNzJjDWN1jz+BA="));
+        let t11 = [
+            ("Sid", "CA123"),
+            ("SidAccount", "AC123"),
+            ("Digits", "5678"),
+            ("Digits", "1234"),
+            ("Digits", "1234"),
+        ];
+        assert!(ok(U, form(&t11), "IK+Dwps556ElfBT0I3Rgjkr1wJU="));
+    }
+
+    #[test]
+    fn official_json_vectors() {
+        let body = r#"{"property": "value", "boolean": true}"#;
+        let hash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+        assert_eq!(hex::encode(Sha256::digest(body)), hash);
+        assert!(
+            ok(
+                &format!("{U}&bodySHA256={hash}"),
+                body,
+                "a9nBmqA0ju/hNViExpshrM61xv4="
+            ),
+            "T13"
+        );
+        assert!(
+            ok(
+                &format!("https://mycompany.com/myapp.php?bodySHA256={hash}"),
+                body,
+                "y77kIzt2vzLz71DgmJGsen2scGs="
+            ),
+            "T15"
+        );
+        let empty = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+        assert!(
+            ok(
+                &format!("{U}&bodySHA256={empty}"),
+                "{}",
+                "Ldidvp12m26NI7eqEvxnEpkd9Hc="
+            ),
+            "T14: with :443"
+        );
+        // The body must match its hash.
+        assert!(!ok(
+            &format!("{U}&bodySHA256={hash}"),
+            "{}",
+            "a9nBmqA0ju/hNViExpshrM61xv4="
+        ));
+    }
+
+    #[test]
+    fn documented_example_and_research_vectors() {
+        let docs = [
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", "+12349013030"),
+            ("Digits", "1234"),
+            ("From", "+12349013030"),
+            ("To", "+18005551212"),
+        ];
+        assert!(ok(U, form(&docs), "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+        let inbound = "ToCountry=DE&ToState=&SmsMessageSid=SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&NumMedia=0&ToCity=&FromZip=&SmsSid=SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&FromState=&SmsStatus=received&FromCity=&Body=STOP&FromCountry=DE&To=%2B4915112345678&MessagingServiceSid=MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb&ToZip=&NumSegments=1&MessageSid=SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&AccountSid=AC00000000000000000000000000000001&From=%2B4917612345678&ApiVersion=2010-04-01";
+        assert!(ok(
+            "https://example.com/twilio/sms/inbound",
+            inbound,
+            "huR9PPonRwQwAzMGjQbDZPee84Y="
+        ));
+        let status = "AccountSid=AC00000000000000000000000000000001&ApiVersion=2010-04-01&ErrorCode=30003&From=%2B4915112345678&MessageSid=SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&MessageStatus=undelivered&MessagingServiceSid=MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb&SmsSid=SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&SmsStatus=undelivered&To=%2B4917612345678";
+        assert!(ok(
+            "https://example.com/twilio/sms/status?tenant=acme",
+            status,
+            "uIhlqOZj1zCf9TYbnVqW/j9xabc="
+        ));
+        let utf8 = "Body=Gr%C3%BC%C3%9Fe+%F0%9F%91%8D&From=%2B4917612345678&MessageSid=SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        assert!(ok(
+            "https://example.com/twilio/sms/inbound",
+            utf8,
+            "/qsAXeZv/PS7mGx5HgyXqE6jQZ8="
+        ));
+    }
+
+    #[test]
+    fn refusals() {
+        // N1: a signature over another URL.
+        let sig = compute("s3cr3t", "https://example.com/?test=param", &[]);
+        let v = SignatureValidator::new("s3cr3t");
+        assert_eq!(
+            v.verify(&request(
+                Method::POST,
+                "https://example.com/?test=param2",
+                "",
+                &sig
+            )),
+            Err(WebhookError::SignatureMismatch)
+        );
+        assert!(
+            v.verify(&request(
+                Method::POST,
+                "https://example.com/?test=param",
+                "",
+                &sig
+            ))
+            .is_ok()
+        );
+        assert!(!ok(U, form(&P), "AAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+        assert!(!ok(
+            &format!("{U}&somethingUnexpected=true"),
+            form(&P),
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
+        let unsigned = WebhookRequest::new(Method::POST, U, HeaderMap::new(), form(&P));
+        assert_eq!(
+            SignatureValidator::new("12345").verify(&unsigned),
+            Err(WebhookError::MissingSignature {
+                header: SIGNATURE_HEADER
+            })
+        );
+        assert_eq!(
+            SignatureValidator::new("12345").verify(&request(Method::POST, U, form(&P), "not base64!")),
+            Err(WebhookError::MalformedSignature {
+                header: SIGNATURE_HEADER
+            })
+        );
+        assert_eq!(
+            SignatureValidator::default().verify(&request(
+                Method::POST,
+                U,
+                form(&P),
+                "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+            )),
+            Err(WebhookError::NotConfigured)
+        );
+        // Secondary token during rotation.
+        let rotated = SignatureValidator::new("new-token").with_token("12345");
+        assert!(
+            rotated
+                .verify(&request(
+                    Method::POST,
+                    U,
+                    form(&P),
+                    "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+                ))
+                .is_ok()
+        );
+        assert!(!format!("{rotated:?}").contains("12345"));
+    }
+}
