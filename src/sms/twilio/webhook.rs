@@ -1,0 +1,382 @@
+//! Twilio messaging webhooks: inbound messages and status callbacks, verified with
+//! `X-Twilio-Signature` and normalized into [`InboundEvent`]s.
+//!
+//! ```
+//! use http::{HeaderMap, Method};
+//! use switchboard::{InboundContent, InboundEvent, WebhookOutcome, WebhookRequest};
+//! use switchboard::sms::twilio::signature::compute;
+//! use switchboard::sms::twilio::webhook::WebhookVerifier;
+//!
+//! let url = "https://example.com/twilio/sms/inbound";
+//! let params = [("MessageSid", "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), ("From", "+4917612345678"),
+//!     ("To", "+4915112345678"), ("Body", "Hallo"), ("NumMedia", "0")];
+//! let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
+//! let mut headers = HeaderMap::new();
+//! headers.insert("x-twilio-signature", compute("auth-token", url, &params).parse()?);
+//!
+//! let verifier = WebhookVerifier::new("auth-token");
+//! let request = WebhookRequest::new(Method::POST, url, headers, body);
+//! let WebhookOutcome::Events(events) = verifier.handle(&request)? else { unreachable!() };
+//! let InboundEvent::Message(m) = &events[0] else { unreachable!() };
+//! assert_eq!(m.content, InboundContent::Text("Hallo".into()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+
+use http::Method;
+
+use super::message::MessageStatus;
+use super::signature::SignatureValidator;
+use crate::address::PhoneNumber;
+use crate::channel::ChannelKind;
+use crate::error::RawBody;
+use crate::inbound::{
+    ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
+    InboundMessage, Sender, StatusUpdate,
+};
+use crate::message::MediaKind;
+use crate::webhook::{DEFAULT_MAX_BODY_BYTES, WebhookError, WebhookOutcome, WebhookRequest};
+
+/// Verifies and parses Twilio messaging webhooks.
+#[derive(Debug, Clone)]
+pub struct WebhookVerifier {
+    validator: SignatureValidator,
+    max_body_bytes: usize,
+}
+
+impl WebhookVerifier {
+    /// A verifier with the account's primary auth token.
+    pub fn new(auth_token: &str) -> Self {
+        Self::from_validator(SignatureValidator::new(auth_token))
+    }
+
+    /// A verifier with a configured validator (for example with a secondary token).
+    pub fn from_validator(validator: SignatureValidator) -> Self {
+        Self {
+            validator,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// The largest body accepted.
+    #[must_use]
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Verifies the signature, then parses the inbound message or status callback (form
+    /// body for POST, query string for GET) into events.
+    pub fn handle(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+        if !matches!(*request.method(), Method::POST | Method::GET) {
+            return Err(WebhookError::MethodNotAllowed);
+        }
+        request.check_size(self.max_body_bytes)?;
+        self.validator.verify(request)?;
+        let form: Cow<'_, [u8]> = if request.method() == Method::GET {
+            let query = request.url().split_once('?').map_or("", |(_, q)| q);
+            Cow::Owned(query.split('#').next().unwrap_or_default().as_bytes().to_vec())
+        } else {
+            Cow::Borrowed(request.body())
+        };
+        let notification = parse(&form)?;
+        Ok(WebhookOutcome::Events(notification.into_events(&form)))
+    }
+}
+
+/// A Twilio messaging webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notification {
+    /// A message someone sent to one of your numbers.
+    Inbound(Box<InboundSms>),
+    /// A state change of a message you sent.
+    Status(StatusCallback),
+}
+
+/// An inbound SMS or MMS. `Debug` masks the numbers.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboundSms {
+    /// `MessageSid`.
+    pub message_sid: String,
+    /// `AccountSid`.
+    pub account_sid: Option<String>,
+    /// `MessagingServiceSid`.
+    pub messaging_service_sid: Option<String>,
+    /// `From`: the sender (E.164, or a channel address such as `whatsapp:+…`).
+    pub from: String,
+    /// `To`: your number.
+    pub to: String,
+    /// `Body`.
+    pub body: String,
+    /// The attached media (`MediaUrlN`, `MediaContentTypeN`).
+    pub media: Vec<MediaItem>,
+    /// `NumSegments`.
+    pub num_segments: Option<u32>,
+    /// `OptOutType`: set when Advanced Opt-Out recognised a keyword.
+    pub opt_out_type: Option<OptOutType>,
+    /// Best-effort geography of the sender and recipient (`FromCountry`, `ToCity`…).
+    pub geo: Geo,
+    /// Every parameter as received, including ones this version does not model.
+    pub params: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for InboundSms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundSms")
+            .field("message_sid", &self.message_sid)
+            .field("from", &crate::address::mask(&self.from))
+            .field("to", &crate::address::mask(&self.to))
+            .field("media", &self.media.len())
+            .field("num_segments", &self.num_segments)
+            .field("opt_out_type", &self.opt_out_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An attached media file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MediaItem {
+    /// `MediaUrlN`: fetch it with the account's credentials.
+    pub url: String,
+    /// `MediaContentTypeN`.
+    pub content_type: Option<String>,
+}
+
+/// The keyword class Twilio's Advanced Opt-Out recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptOutType {
+    /// STOP and its synonyms: Twilio now blocks messages to this sender (error 21610).
+    Stop,
+    /// START and its synonyms.
+    Start,
+    /// HELP and its synonyms.
+    Help,
+    /// Another value, as sent.
+    Unknown(String),
+}
+
+/// Best-effort geography Twilio adds to inbound messages; any part may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Geo {
+    /// `FromCountry`.
+    pub from_country: Option<String>,
+    /// `FromState`.
+    pub from_state: Option<String>,
+    /// `FromCity`.
+    pub from_city: Option<String>,
+    /// `FromZip`.
+    pub from_zip: Option<String>,
+    /// `ToCountry`.
+    pub to_country: Option<String>,
+    /// `ToState`.
+    pub to_state: Option<String>,
+    /// `ToCity`.
+    pub to_city: Option<String>,
+    /// `ToZip`.
+    pub to_zip: Option<String>,
+}
+
+/// A status callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusCallback {
+    /// `MessageSid`.
+    pub message_sid: String,
+    /// `MessageStatus`.
+    pub status: MessageStatus,
+    /// `ErrorCode`, for failed and undelivered messages.
+    pub error_code: Option<i64>,
+    /// `RawDlrDoneDate`: the carrier's delivery-report time, `YYMMDDhhmm`.
+    pub raw_dlr_done_date: Option<String>,
+    /// `AccountSid`.
+    pub account_sid: Option<String>,
+    /// `MessagingServiceSid`.
+    pub messaging_service_sid: Option<String>,
+    /// Every parameter as received.
+    pub params: Vec<(String, String)>,
+}
+
+/// Parses a form-encoded Twilio messaging webhook (without verifying it).
+pub fn parse(form: &[u8]) -> Result<Notification, WebhookError> {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(form).into_owned().collect();
+    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let non_empty = |name: &str| get(name).filter(|v| !v.is_empty()).map(str::to_owned);
+    let Some(message_sid) = non_empty("MessageSid").or_else(|| non_empty("SmsMessageSid")) else {
+        return Err(WebhookError::MalformedPayload {
+            path: "MessageSid".into(),
+            raw: RawBody::new(form.to_vec()),
+        });
+    };
+    let account_sid = non_empty("AccountSid");
+    let messaging_service_sid = non_empty("MessagingServiceSid");
+    match get("MessageStatus").or(get("SmsStatus")) {
+        Some(status) if status != "received" && status != "receiving" => {
+            Ok(Notification::Status(StatusCallback {
+                status: MessageStatus::from(status.to_owned()),
+                error_code: get("ErrorCode").and_then(|c| c.trim().parse().ok()),
+                raw_dlr_done_date: non_empty("RawDlrDoneDate"),
+                message_sid,
+                account_sid,
+                messaging_service_sid,
+                params,
+            }))
+        }
+        _ => {
+            let num_media: usize = get("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
+            let media = (0..num_media)
+                .filter_map(|i| {
+                    Some(MediaItem {
+                        url: non_empty(&format!("MediaUrl{i}"))?,
+                        content_type: non_empty(&format!("MediaContentType{i}")),
+                    })
+                })
+                .collect();
+            let opt_out_type = non_empty("OptOutType").map(|t| match t.to_ascii_uppercase().as_str() {
+                "STOP" => OptOutType::Stop,
+                "START" => OptOutType::Start,
+                "HELP" => OptOutType::Help,
+                _ => OptOutType::Unknown(t),
+            });
+            let geo = Geo {
+                from_country: non_empty("FromCountry"),
+                from_state: non_empty("FromState"),
+                from_city: non_empty("FromCity"),
+                from_zip: non_empty("FromZip"),
+                to_country: non_empty("ToCountry"),
+                to_state: non_empty("ToState"),
+                to_city: non_empty("ToCity"),
+                to_zip: non_empty("ToZip"),
+            };
+            Ok(Notification::Inbound(Box::new(InboundSms {
+                from: get("From").unwrap_or_default().to_owned(),
+                to: get("To").unwrap_or_default().to_owned(),
+                body: get("Body").unwrap_or_default().to_owned(),
+                num_segments: get("NumSegments").and_then(|n| n.parse().ok()),
+                media,
+                opt_out_type,
+                geo,
+                message_sid,
+                account_sid,
+                messaging_service_sid,
+                params,
+            })))
+        }
+    }
+}
+
+/// A Twilio address (`+4917…`, `whatsapp:+4917…`) as a phone number, if it is one.
+fn phone(address: &str) -> Option<PhoneNumber> {
+    let number = address.rsplit_once(':').map_or(address, |(_, n)| n);
+    PhoneNumber::parse(number).ok()
+}
+
+impl Notification {
+    /// The neutral events; `raw` is the form they were parsed from, kept for content the
+    /// neutral model does not carry (an MMS with text and several files).
+    pub fn into_events(self, raw: &[u8]) -> Vec<InboundEvent> {
+        match self {
+            Self::Inbound(sms) => {
+                let sms = *sms;
+                let from = Sender {
+                    phone: phone(&sms.from),
+                    ..Sender::default()
+                };
+                let content = match (sms.media.as_slice(), sms.body.is_empty()) {
+                    ([], _) => InboundContent::Text(sms.body),
+                    ([item], true) => InboundContent::Media(InboundMedia {
+                        kind: media_kind(item.content_type.as_deref()),
+                        id: None,
+                        url: Some(item.url.clone()),
+                        mime_type: item.content_type.clone(),
+                        caption: None,
+                        filename: None,
+                        sha256: None,
+                        voice: false,
+                    }),
+                    _ => InboundContent::Other {
+                        kind: "mms".into(),
+                        raw: RawBody::new(raw.to_vec()),
+                    },
+                };
+                let consent = match &sms.opt_out_type {
+                    Some(OptOutType::Stop) => Some(ConsentAction::OptOut),
+                    Some(OptOutType::Start) => Some(ConsentAction::OptIn),
+                    _ => None,
+                };
+                let mut events = vec![InboundEvent::Message(InboundMessage {
+                    channel: ChannelKind::Sms,
+                    id: sms.message_sid.clone(),
+                    from: from.clone(),
+                    to: Some(sms.to),
+                    timestamp: None,
+                    content,
+                    reply_to: None,
+                    forwarded: false,
+                })];
+                if let Some(action) = consent {
+                    events.push(InboundEvent::Consent(ConsentSignal {
+                        channel: ChannelKind::Sms,
+                        id: Some(format!("{}:opt-out-type", sms.message_sid)),
+                        from,
+                        action,
+                        scope: None,
+                        detail: Some("Twilio Advanced Opt-Out keyword".into()),
+                        timestamp: None,
+                    }));
+                }
+                events
+            }
+            Self::Status(callback) => {
+                let errors = callback
+                    .error_code
+                    .map(|code| DeliveryError {
+                        code: Some(code),
+                        class: super::classify(code),
+                        message: String::new(),
+                        details: None,
+                    })
+                    .into_iter()
+                    .collect();
+                vec![InboundEvent::Status(StatusUpdate {
+                    channel: ChannelKind::Sms,
+                    message_id: callback.message_sid,
+                    status: callback.status.to_delivery_status(),
+                    recipient: None,
+                    timestamp: None,
+                    errors,
+                    pricing: None,
+                    tracking: None,
+                })]
+            }
+        }
+    }
+}
+
+fn media_kind(content_type: Option<&str>) -> MediaKind {
+    match content_type.and_then(|t| t.split('/').next()) {
+        Some("image") => MediaKind::Image,
+        Some("video") => MediaKind::Video,
+        Some("audio") => MediaKind::Audio,
+        _ => MediaKind::Document,
+    }
+}
+
+impl MessageStatus {
+    /// The neutral delivery state.
+    pub fn to_delivery_status(&self) -> DeliveryStatus {
+        match self {
+            Self::Queued | Self::Accepted | Self::Scheduled | Self::Sending => DeliveryStatus::Queued,
+            Self::Sent => DeliveryStatus::Sent,
+            Self::Delivered => DeliveryStatus::Delivered,
+            Self::Read => DeliveryStatus::Read,
+            Self::Failed | Self::Undelivered => DeliveryStatus::Failed,
+            other => DeliveryStatus::Unknown(other.as_str().to_owned()),
+        }
+    }
+}
