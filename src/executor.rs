@@ -10,7 +10,9 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::retry::{RetryDecision, RetryPolicy};
-use crate::transport::{BodyStream, Transport};
+#[cfg(feature = "whatsapp")]
+use crate::transport::BodyStream;
+use crate::transport::Transport;
 
 /// Builds the default transport, or explains that one must be supplied.
 pub(crate) fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>> {
@@ -85,6 +87,7 @@ impl Executor {
     }
 
     /// Like [`execute`](Self::execute) but keeps the body of a successful answer as a stream.
+    #[cfg(feature = "whatsapp")]
     /// Error answers are read whole (bounded) and decoded with `on_error`.
     pub(crate) async fn execute_streaming(
         &self,

@@ -6,16 +6,18 @@ pub mod address;
 pub mod channel;
 pub mod error;
 pub mod inbound;
-// Shared by the provider clients; later providers join this cfg.
-#[cfg(feature = "whatsapp")]
+// Shared by the provider clients.
+#[cfg(any(feature = "whatsapp", feature = "sms"))]
 mod executor;
+#[cfg(any(feature = "whatsapp", feature = "sms"))]
+mod loose;
 pub mod message;
 pub mod retry;
 #[cfg(feature = "sms")]
 pub mod sms;
 pub mod throttle;
 pub mod transport;
-#[cfg(feature = "whatsapp")]
+#[cfg(any(feature = "whatsapp", feature = "sms"))]
 mod validate;
 pub mod webhook;
 #[cfg(feature = "whatsapp")]

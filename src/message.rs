@@ -455,6 +455,8 @@ pub struct SendReceipt {
     /// The provider's id of the recipient where it reports one (WhatsApp `wa_id` or
     /// business-scoped user id).
     pub provider_recipient: Option<String>,
+    /// How many SMS segments the text takes (each one is billed), for SMS channels.
+    pub segments: Option<usize>,
 }
 
 impl SendReceipt {
@@ -464,7 +466,15 @@ impl SendReceipt {
             channel,
             message_id: message_id.into(),
             provider_recipient: None,
+            segments: None,
         }
+    }
+
+    /// Sets the segment count.
+    #[must_use]
+    pub fn with_segments(mut self, segments: usize) -> Self {
+        self.segments = Some(segments);
+        self
     }
 
     /// Sets the provider's recipient id.

@@ -3,6 +3,7 @@
 use crate::error::{Problem, ValidationError};
 
 /// Checks that `value` is non-empty and at most `max` characters long.
+#[cfg(feature = "whatsapp")]
 pub(crate) fn check_text(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
         return Err(ValidationError::new(field, Problem::Empty));
@@ -23,6 +24,7 @@ pub(crate) fn check_max_chars(field: &str, value: &str, max: usize) -> Result<()
 }
 
 /// Checks that a list has between 1 and `max` items.
+#[cfg(feature = "whatsapp")]
 pub(crate) fn check_count(field: &str, actual: usize, max: usize) -> Result<(), ValidationError> {
     if actual == 0 {
         return Err(ValidationError::new(field, Problem::Empty));
@@ -37,6 +39,7 @@ pub(crate) fn check_count(field: &str, actual: usize, max: usize) -> Result<(), 
 mod tests {
     use super::*;
 
+    #[cfg(feature = "whatsapp")]
     #[test]
     fn text_checks_count_characters_not_bytes() {
         assert!(check_max_chars("f", &"ü".repeat(20), 20).is_ok());

@@ -155,7 +155,7 @@ pub struct MediaInfo {
     #[serde(default)]
     pub sha256: Option<String>,
     /// Size in bytes (Meta sends it as a string).
-    #[serde(default, deserialize_with = "super::loose::opt_u64")]
+    #[serde(default, deserialize_with = "crate::loose::opt_u64")]
     pub file_size: Option<u64>,
 }
 

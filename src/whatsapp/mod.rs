@@ -25,7 +25,6 @@ mod channel;
 mod client;
 mod errors;
 pub mod interactive;
-mod loose;
 pub mod media;
 pub mod messages;
 pub mod templates;

@@ -1,10 +1,18 @@
-//! Twilio Programmable Messaging: webhook signatures, typed inbound and status webhooks,
-//! and the classification of Twilio error codes (the REST client follows).
+//! Twilio Programmable Messaging: the typed [`Client`] (send SMS and MMS, fetch, list,
+//! cancel), webhook signatures, typed inbound and status webhooks, the classification of
+//! Twilio error codes, and a [`Channel`](crate::Channel) implementation.
 
+mod channel;
+mod client;
 pub mod message;
 pub mod signature;
 pub mod webhook;
 
+pub use channel::to_request;
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, ListMessages, MAX_BODY_CHARS, MAX_MEDIA, Message, MessagePage,
+    SendMessage,
+};
 pub use message::MessageStatus;
 pub use webhook::WebhookVerifier;
 

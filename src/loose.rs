@@ -1,4 +1,4 @@
-//! Deserializers for values Meta sends sometimes as strings, sometimes as numbers
+//! Deserializers for values providers send sometimes as strings, sometimes as numbers
 //! (timestamps, sizes, ids). A value of another type becomes `None` instead of failing the
 //! whole object.
 
@@ -6,7 +6,14 @@ use std::fmt;
 
 use serde::Deserializer;
 
+/// A small non-negative number sent as a string or a number (Twilio's `num_segments`).
+#[cfg(feature = "sms")]
+pub(crate) fn opt_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    opt_i64(deserializer).map(|v| v.and_then(|n| u32::try_from(n).ok()))
+}
+
 /// A non-negative number sent as a string or a number.
+#[cfg(feature = "whatsapp")]
 pub(crate) fn opt_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
     opt_i64(deserializer).map(|v| v.and_then(|n| u64::try_from(n).ok()))
 }
@@ -21,7 +28,8 @@ pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opti
     })
 }
 
-/// An id Meta sends sometimes as a number, sometimes as a string.
+/// An id sent sometimes as a number, sometimes as a string.
+#[cfg(feature = "whatsapp")]
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     deserializer.deserialize_any(Loose).map(|v| match v {
         LooseValue::Int(n) => Some(n.to_string()),
