@@ -6,7 +6,7 @@ use super::client::{Client, MAX_BODY_CHARS, SendMessage};
 use crate::address::Address;
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, Result};
-use crate::message::{Buttons, Content, MediaKind, MediaSource, OutboundMessage, SendReceipt};
+use crate::message::{Content, MediaKind, MediaSource, OutboundMessage, SendReceipt};
 use crate::sms::segments;
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
@@ -52,7 +52,7 @@ pub fn to_request(message: &OutboundMessage, default_sender: Option<&str>) -> Re
             ));
             request.body(lines.join("\n"))
         }
-        Content::Buttons(buttons) => request.body(reply_options(buttons)),
+        Content::Buttons(buttons) => request.body(crate::sms::reply_options(buttons)),
         Content::Template(t) => {
             let variables = (!t.params.is_empty()).then(|| {
                 let map: serde_json::Map<String, serde_json::Value> = t
@@ -73,20 +73,6 @@ pub fn to_request(message: &OutboundMessage, default_sender: Option<&str>) -> Re
         Content::Reaction(_) => return Err(unsupported("reactions")),
     };
     Ok(request)
-}
-
-/// The prompt with one "Reply N for …" line per button.
-fn reply_options(buttons: &Buttons) -> String {
-    let mut text = buttons.text.clone();
-    for (i, button) in buttons.buttons.iter().enumerate() {
-        text.push_str(if i == 0 { "\n\n" } else { "\n" });
-        text.push_str(&format!("Reply {} for {}", i + 1, button.title));
-    }
-    if let Some(footer) = &buttons.footer {
-        text.push_str("\n\n");
-        text.push_str(footer);
-    }
-    text
 }
 
 #[async_trait]
@@ -133,7 +119,7 @@ impl Channel for Client {
 fn request_body(message: &OutboundMessage) -> Option<String> {
     match &message.content {
         Content::Text(body) => Some(body.clone()),
-        Content::Buttons(b) => Some(reply_options(b)),
+        Content::Buttons(b) => Some(crate::sms::reply_options(b)),
         _ => None,
     }
 }
@@ -141,7 +127,7 @@ fn request_body(message: &OutboundMessage) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Button, Location, Media, Template};
+    use crate::message::{Button, Buttons, Location, Media, Template};
     use url::Url;
 
     fn to() -> Address {
