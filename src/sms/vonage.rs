@@ -596,7 +596,7 @@ impl WebhookVerifier {
         if (now - timestamp).unsigned_abs() > self.tolerance.as_secs() {
             return Err(WebhookError::TimestampOutOfTolerance);
         }
-        Ok(WebhookOutcome::Events(vec![to_event(&params)?]))
+        Ok(WebhookOutcome::Events(vec![parse(params)?.into_event()]))
     }
 }
 
@@ -629,63 +629,180 @@ fn params(request: &WebhookRequest) -> Result<Vec<(String, String)>, WebhookErro
     Ok(url::form_urlencoded::parse(request.body()).into_owned().collect())
 }
 
-/// An inbound message (`msisdn`, `text`) or a delivery receipt (`status`, `err-code`).
-fn to_event(params: &[(String, String)]) -> Result<InboundEvent, WebhookError> {
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let message_id =
-        get("messageId")
-            .or_else(|| get("message-id"))
-            .ok_or_else(|| WebhookError::MalformedPayload {
-                path: "messageId".into(),
-                raw: RawBody::new(
-                    url::form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(params)
-                        .finish(),
-                ),
-            })?;
-    let phone = |digits: Option<String>| digits.and_then(|d| PhoneNumber::from_digits(&d));
+/// A Vonage SMS webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notification {
+    /// A message someone sent to your number.
+    Inbound(InboundSms),
+    /// A delivery receipt for a message you sent.
+    Receipt(DeliveryReceipt),
+}
+
+/// An inbound SMS. Long messages arrive in parts (`concat`). `Debug` masks the sender.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboundSms {
+    /// `messageId`.
+    pub message_id: String,
+    /// `msisdn`: the sender's number (digits).
+    pub msisdn: Option<String>,
+    /// `to`: your number.
+    pub to: Option<String>,
+    /// `text`.
+    pub text: String,
+    /// `type`: `text`, `unicode` or `binary`.
+    pub kind: Option<String>,
+    /// `keyword`: the first word, upper-cased.
+    pub keyword: Option<String>,
+    /// `message-timestamp` (`YYYY-MM-DD HH:MM:SS`, UTC).
+    pub message_timestamp: Option<String>,
+    /// For a part of a long message: (`concat-ref`, `concat-part`, `concat-total`).
+    pub concat: Option<(String, u32, u32)>,
+    /// Every parameter as received.
+    pub params: Vec<(String, String)>,
+}
+
+impl fmt::Debug for InboundSms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboundSms")
+            .field("message_id", &self.message_id)
+            .field("msisdn", &self.msisdn.as_deref().map(crate::address::mask))
+            .field("kind", &self.kind)
+            .field("concat", &self.concat)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A delivery receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryReceipt {
+    /// `messageId` of the part.
+    pub message_id: String,
+    /// `status`: `delivered`, `expired`, `failed`, `rejected`, `accepted`, `buffered`, `unknown`.
+    pub status: String,
+    /// `err-code` (0 when delivered).
+    pub err_code: Option<i64>,
+    /// `client-ref` set when sending.
+    pub client_ref: Option<String>,
+    /// `network-code`.
+    pub network_code: Option<String>,
+    /// `price` of the part.
+    pub price: Option<String>,
+    /// `scts`: the carrier's time, `YYMMDDHHMM`.
+    pub scts: Option<String>,
+    /// Every parameter as received.
+    pub params: Vec<(String, String)>,
+}
+
+/// Parses verified webhook parameters into a typed notification.
+pub fn parse(params: Vec<(String, String)>) -> Result<Notification, WebhookError> {
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(message_id) = get("messageId").or_else(|| get("message-id")) else {
+        let raw = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        return Err(WebhookError::MalformedPayload {
+            path: "messageId".into(),
+            raw: RawBody::new(raw),
+        });
+    };
     if let Some(status) = get("status") {
-        let status = match status.as_str() {
-            "delivered" => DeliveryStatus::Delivered,
-            "accepted" | "buffered" => DeliveryStatus::Queued,
-            "failed" | "rejected" | "expired" => DeliveryStatus::Failed,
-            other => DeliveryStatus::Unknown(other.to_owned()),
-        };
-        let errors = get("err-code")
-            .and_then(|c| c.parse::<i64>().ok())
-            .filter(|c| *c != 0)
-            .map(|code| DeliveryError {
-                code: Some(code),
-                class: ErrorClass::Undeliverable,
-                message: String::new(),
-                details: None,
-            })
-            .into_iter()
-            .collect();
-        return Ok(InboundEvent::Status(StatusUpdate {
-            channel: ChannelKind::Sms,
+        return Ok(Notification::Receipt(DeliveryReceipt {
             message_id,
             status,
-            recipient: get("msisdn"),
-            timestamp: get("timestamp").and_then(|t| t.parse().ok()),
-            errors,
-            pricing: None,
-            tracking: get("client-ref"),
+            err_code: get("err-code").and_then(|c| c.parse().ok()),
+            client_ref: get("client-ref"),
+            network_code: get("network-code"),
+            price: get("price"),
+            scts: get("scts"),
+            params,
         }));
     }
-    Ok(InboundEvent::Message(InboundMessage {
-        channel: ChannelKind::Sms,
-        id: message_id,
-        from: Sender {
-            phone: phone(get("msisdn")),
-            ..Sender::default()
-        },
+    let concat = match (get("concat-ref"), get("concat-part"), get("concat-total")) {
+        (Some(r), Some(part), Some(total)) => {
+            part.parse().ok().zip(total.parse().ok()).map(|(p, t)| (r, p, t))
+        }
+        _ => None,
+    };
+    Ok(Notification::Inbound(InboundSms {
+        message_id,
+        msisdn: get("msisdn"),
         to: get("to"),
-        timestamp: get("timestamp").and_then(|t| t.parse().ok()),
-        content: InboundContent::Text(get("text").unwrap_or_default()),
-        reply_to: None,
-        forwarded: false,
+        text: get("text").unwrap_or_default(),
+        kind: get("type"),
+        keyword: get("keyword"),
+        message_timestamp: get("message-timestamp"),
+        concat,
+        params,
     }))
+}
+
+impl Notification {
+    /// The neutral event.
+    pub fn into_event(self) -> InboundEvent {
+        let timestamp = |params: &[(String, String)]| {
+            params
+                .iter()
+                .find(|(k, _)| k == "timestamp")
+                .and_then(|(_, v)| v.parse().ok())
+        };
+        match self {
+            Self::Receipt(r) => {
+                let status = match r.status.as_str() {
+                    "delivered" => DeliveryStatus::Delivered,
+                    "accepted" | "buffered" => DeliveryStatus::Queued,
+                    "failed" | "rejected" | "expired" => DeliveryStatus::Failed,
+                    other => DeliveryStatus::Unknown(other.to_owned()),
+                };
+                let errors = r
+                    .err_code
+                    .filter(|c| *c != 0)
+                    .map(|code| DeliveryError {
+                        code: Some(code),
+                        class: ErrorClass::Undeliverable,
+                        message: String::new(),
+                        details: None,
+                    })
+                    .into_iter()
+                    .collect();
+                InboundEvent::Status(StatusUpdate {
+                    channel: ChannelKind::Sms,
+                    timestamp: timestamp(&r.params),
+                    recipient: r
+                        .params
+                        .iter()
+                        .find(|(k, _)| k == "msisdn")
+                        .map(|(_, v)| v.clone()),
+                    message_id: r.message_id,
+                    status,
+                    errors,
+                    pricing: None,
+                    tracking: r.client_ref,
+                })
+            }
+            Self::Inbound(sms) => InboundEvent::Message(InboundMessage {
+                channel: ChannelKind::Sms,
+                timestamp: timestamp(&sms.params),
+                from: Sender {
+                    phone: sms.msisdn.as_deref().and_then(PhoneNumber::from_digits),
+                    ..Sender::default()
+                },
+                id: sms.message_id,
+                to: sms.to,
+                content: InboundContent::Text(sms.text),
+                reply_to: None,
+                forwarded: false,
+            }),
+        }
+    }
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ mod channel;
 mod client;
 pub mod message;
 pub mod signature;
+pub mod twiml;
 pub mod webhook;
 
 pub use channel::to_request;
