@@ -177,6 +177,89 @@ impl Executor {
     }
 }
 
+/// The HTTP settings every provider client's builder shares.
+pub(crate) struct HttpOptions {
+    pub(crate) transport: Option<Arc<dyn Transport>>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            transport: None,
+            timeout: Some(Duration::from_secs(30)),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("transport", &self.transport)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl HttpOptions {
+    /// The executor for `provider`, with the default transport unless one was given.
+    pub(crate) fn executor(self, provider: &'static str) -> Result<Executor> {
+        let transport = match self.transport {
+            Some(t) => t,
+            None => default_transport(self.connect_timeout)?,
+        };
+        Ok(Executor {
+            provider,
+            transport,
+            retry: self.retry,
+            timeout: self.timeout,
+        })
+    }
+}
+
+/// The builder methods for [`HttpOptions`], for a builder with an `http` field.
+macro_rules! http_builder_methods {
+    () => {
+        /// Sends through this transport instead of the default reqwest one.
+        pub fn transport(mut self, transport: impl $crate::transport::Transport + 'static) -> Self {
+            self.http.transport = Some(std::sync::Arc::new(transport));
+            self
+        }
+
+        /// Sends through this reqwest client (your proxy, certificates, pool settings).
+        #[cfg(feature = "reqwest")]
+        pub fn reqwest_client(self, client: reqwest::Client) -> Self {
+            self.transport($crate::transport::ReqwestTransport::from_client(client))
+        }
+
+        /// The longest one request may take, from sending to the last byte of the answer
+        /// (default 30 s); `None` for no limit. For downloads it bounds the wait for headers.
+        pub fn timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+            self.http.timeout = timeout;
+            self
+        }
+
+        /// The longest connecting may take with the default transport (default 10 s).
+        pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.http.connect_timeout = timeout;
+            self
+        }
+
+        /// The retry policy (default [`RetryPolicy::default`]($crate::RetryPolicy::default)).
+        pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
+            self.http.retry = policy;
+            self
+        }
+    };
+}
+pub(crate) use http_builder_methods;
+
 /// The `Retry-After` header of a response, as a delay from now.
 pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     crate::retry::parse_retry_after(headers.get(http::header::RETRY_AFTER)?, SystemTime::now())

@@ -26,13 +26,11 @@ use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{
     ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result, ValidationError,
 };
-use crate::executor::{Executor, Operation, decode_json, default_transport};
+use crate::executor::{Executor, HttpOptions, Operation, decode_json};
 use crate::inbound::{
     DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMessage, Sender, StatusUpdate,
 };
 use crate::message::{Content, OutboundMessage, SendReceipt};
-use crate::retry::RetryPolicy;
-use crate::transport::Transport;
 use crate::webhook::{DEFAULT_MAX_BODY_BYTES, WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Vonage's SMS API host.
@@ -330,10 +328,7 @@ pub struct ClientBuilder {
     api_key: Option<String>,
     api_secret: Option<String>,
     base_url: String,
-    transport: Option<Arc<dyn Transport>>,
-    timeout: Option<Duration>,
-    connect_timeout: Duration,
-    retry: RetryPolicy,
+    http: HttpOptions,
     default_from: Option<String>,
     webhook: WebhookVerifier,
 }
@@ -344,10 +339,7 @@ impl Default for ClientBuilder {
             api_key: None,
             api_secret: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
-            transport: None,
-            timeout: Some(Duration::from_secs(30)),
-            connect_timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
+            http: HttpOptions::default(),
             default_from: None,
             webhook: WebhookVerifier::default(),
         }
@@ -384,29 +376,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends through this transport.
-    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// The longest one request may take (default 30 s).
-    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The longest connecting may take with the default transport (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The retry policy.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
+    crate::executor::http_builder_methods!();
 
     /// The sender the `Channel` impl uses when a message names none.
     pub fn default_from(mut self, from: impl Into<String>) -> Self {
@@ -432,21 +402,13 @@ impl ClientBuilder {
             .ok_or_else(|| Error::config("an API secret is required"))?;
         let sms_uri = Uri::try_from(format!("{}/sms/json", self.base_url.trim_end_matches('/')))
             .map_err(|e| Error::config("the base URL is not valid").with_source(e))?;
-        let transport = match self.transport {
-            Some(t) => t,
-            None => default_transport(self.connect_timeout)?,
-        };
+        let exec = self.http.executor("vonage")?;
         Ok(Client {
             inner: Arc::new(Inner {
                 api_key,
                 api_secret,
                 sms_uri,
-                exec: Executor {
-                    provider: "vonage",
-                    transport,
-                    retry: self.retry,
-                    timeout: self.timeout,
-                },
+                exec,
                 default_from: self.default_from,
                 webhook: self.webhook,
             }),

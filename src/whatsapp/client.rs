@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -15,9 +14,7 @@ use super::media::{MediaDownload, MediaInfo, MediaUpload};
 use super::messages::{MarkRead, MessageRequest, Recipient, SendResponse, Success};
 use super::webhook::WebhookVerifier;
 use crate::error::{ApiError, Error, ErrorClass, ErrorKind, Problem, Result, ValidationError};
-use crate::executor::{Executor, Operation, decode_json, default_transport};
-use crate::retry::RetryPolicy;
-use crate::transport::Transport;
+use crate::executor::{Executor, HttpOptions, Operation, decode_json};
 
 /// The Graph API version used unless you choose another.
 pub const DEFAULT_API_VERSION: &str = "v26.0";
@@ -330,10 +327,7 @@ pub struct ClientBuilder {
     phone_number_id: Option<String>,
     api_version: String,
     base_url: String,
-    transport: Option<Arc<dyn Transport>>,
-    timeout: Option<Duration>,
-    connect_timeout: Duration,
-    retry: RetryPolicy,
+    http: HttpOptions,
     webhook: WebhookVerifier,
 }
 
@@ -344,10 +338,7 @@ impl Default for ClientBuilder {
             phone_number_id: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
             base_url: DEFAULT_BASE_URL.to_owned(),
-            transport: None,
-            timeout: Some(Duration::from_secs(30)),
-            connect_timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
+            http: HttpOptions::default(),
             webhook: WebhookVerifier::default(),
         }
     }
@@ -360,10 +351,7 @@ impl fmt::Debug for ClientBuilder {
             .field("phone_number_id", &self.phone_number_id)
             .field("api_version", &self.api_version)
             .field("base_url", &self.base_url)
-            .field("transport", &self.transport)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("retry", &self.retry)
+            .field("http", &self.http)
             .field("webhook", &self.webhook)
             .finish()
     }
@@ -395,36 +383,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends through this transport instead of the default reqwest one.
-    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// Sends through this reqwest client (your proxy, certificates, pool settings).
-    #[cfg(feature = "reqwest")]
-    pub fn reqwest_client(self, client: reqwest::Client) -> Self {
-        self.transport(crate::transport::ReqwestTransport::from_client(client))
-    }
-
-    /// The longest one request may take, from sending to the last byte of the answer
-    /// (default 30 s); `None` for no limit. For downloads it bounds the wait for headers.
-    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The longest connecting may take (default 10 s). Applies to the default transport.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The retry policy (default [`RetryPolicy::default`]).
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
+    crate::executor::http_builder_methods!();
 
     /// The app secret that signs webhooks (App Dashboard › Settings › Basic). Call it again
     /// to accept a second secret during rotation. Without one, inbound requests are refused.
@@ -490,10 +449,7 @@ impl ClientBuilder {
         let versioned_base = format!("{}/{}", base.as_str().trim_end_matches('/'), self.api_version);
         let messages_uri = parse_uri(&format!("{versioned_base}/{phone_number_id}/messages"))?;
         let media_uri = parse_uri(&format!("{versioned_base}/{phone_number_id}/media"))?;
-        let transport = match self.transport {
-            Some(t) => t,
-            None => default_transport(self.connect_timeout)?,
-        };
+        let exec = self.http.executor("whatsapp")?;
         Ok(Client {
             inner: Arc::new(Inner {
                 auth,
@@ -502,12 +458,7 @@ impl ClientBuilder {
                 base_host: base.host_str().map(str::to_owned),
                 messages_uri,
                 media_uri,
-                exec: Executor {
-                    provider: "whatsapp",
-                    transport,
-                    retry: self.retry,
-                    timeout: self.timeout,
-                },
+                exec,
                 webhook: self.webhook,
             }),
         })

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -18,9 +17,7 @@ use super::webhook::WebhookVerifier;
 use crate::error::{
     ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result, ValidationError,
 };
-use crate::executor::{Executor, Operation, decode_json, default_transport};
-use crate::retry::RetryPolicy;
-use crate::transport::Transport;
+use crate::executor::{Executor, HttpOptions, Operation, decode_json};
 use crate::validate::check_max_chars;
 
 /// Twilio's REST host.
@@ -629,10 +626,7 @@ pub struct ClientBuilder {
     api_key: Option<(String, String)>,
     secondary_auth_token: Option<String>,
     base_url: String,
-    transport: Option<Arc<dyn Transport>>,
-    timeout: Option<Duration>,
-    connect_timeout: Duration,
-    retry: RetryPolicy,
+    http: HttpOptions,
     default_sender: Option<String>,
 }
 
@@ -644,10 +638,7 @@ impl Default for ClientBuilder {
             api_key: None,
             secondary_auth_token: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
-            transport: None,
-            timeout: Some(Duration::from_secs(30)),
-            connect_timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
+            http: HttpOptions::default(),
             default_sender: None,
         }
     }
@@ -701,35 +692,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends through this transport.
-    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// Sends through this reqwest client.
-    #[cfg(feature = "reqwest")]
-    pub fn reqwest_client(self, client: reqwest::Client) -> Self {
-        self.transport(crate::transport::ReqwestTransport::from_client(client))
-    }
-
-    /// The longest one request may take (default 30 s); `None` for no limit.
-    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The longest connecting may take with the default transport (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The retry policy.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
+    crate::executor::http_builder_methods!();
 
     /// The sender the `Channel` impl uses when a message names none: a number, or a
     /// Messaging Service SID (`MG…`).
@@ -770,22 +733,14 @@ impl ClientBuilder {
             base.as_str().trim_end_matches('/')
         );
         let messages_uri = parse_uri(&format!("{account_base}/Messages.json"))?;
-        let transport = match self.transport {
-            Some(t) => t,
-            None => default_transport(self.connect_timeout)?,
-        };
+        let exec = self.http.executor("twilio")?;
         Ok(Client {
             inner: Arc::new(Inner {
                 auth,
                 account_sid,
                 account_base,
                 messages_uri,
-                exec: Executor {
-                    provider: "twilio",
-                    transport,
-                    retry: self.retry,
-                    timeout: self.timeout,
-                },
+                exec,
                 default_sender: self.default_sender,
                 webhook: WebhookVerifier::from_validator(validator),
             }),
