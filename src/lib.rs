@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod channel;
+pub mod consent;
 pub mod error;
 pub mod inbound;
 // Shared by the provider clients.
