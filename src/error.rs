@@ -54,6 +54,11 @@ impl Error {
         Self::new(ErrorKind::Timeout { may_have_been_sent })
     }
 
+    /// A store failure, with its cause.
+    pub fn storage(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::new(ErrorKind::Storage { backend }).with_source(source)
+    }
+
     /// A configuration mistake found while building a client.
     pub fn config(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::Config {
@@ -198,6 +203,7 @@ impl fmt::Display for Error {
             }
             ErrorKind::Validation(err) => write!(f, "invalid request: {err}"),
             ErrorKind::Webhook(err) => write!(f, "webhook: {err}"),
+            ErrorKind::Storage { backend } => write!(f, "{backend} store error"),
             ErrorKind::Config { message } => write!(f, "configuration error: {message}"),
             ErrorKind::Unsupported { channel, what } => {
                 write!(f, "{channel} cannot carry {what}")
@@ -271,6 +277,11 @@ pub enum ErrorKind {
     Validation(ValidationError),
     /// An inbound webhook request was refused or could not be parsed.
     Webhook(crate::webhook::WebhookError),
+    /// A store (the consent ledger, a deduplicator) failed; the source says why.
+    Storage {
+        /// Which backend (`sqlite`, `postgres`).
+        backend: &'static str,
+    },
     /// The client was configured wrongly.
     Config {
         /// What is wrong.

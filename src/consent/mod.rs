@@ -1,6 +1,14 @@
 //! Consent: who may be messaged, about what, and since when.
 //!
-//! [`keywords`] recognises opt-out, opt-in and help messages (STOP, START, HELP and their
-//! German equivalents). The consent ledger, its stores and the send guard build on it.
+//! - [`keywords`] recognises opt-out, opt-in and help messages (STOP, START, HELP and their
+//!   German equivalents).
+//! - [`store`] is the append-only ledger: [`ConsentRecord`]s prove when and how consent was
+//!   given or revoked, and the current [`ConsentState`] is derived from them.
+//!   [`MemoryStore`] serves tests; [`sqlite::SqliteStore`] is the embedded, durable default.
 
 pub mod keywords;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod store;
+
+pub use store::{ConsentRecord, ConsentState, ConsentStore, Evidence, MemoryStore, Source, Subject};

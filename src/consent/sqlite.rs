@@ -1,0 +1,207 @@
+//! [`SqliteStore`]: the embedded consent ledger (feature `sqlite`, on by default).
+//!
+//! One file, WAL journal, `synchronous=FULL`: when [`append`](ConsentStore::append)
+//! returns, the record is on disk and survives a crash of the process or the machine. The
+//! schema is created on open and never dropped; opening again is harmless.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::store::{
+    ConsentRecord, ConsentState, ConsentStore, Evidence, Source, Subject, action_str, parse_action,
+};
+use crate::error::{Error, Result};
+
+const BACKEND: &str = "sqlite";
+
+/// SQLite binds at most 32,766 parameters; a batch of subjects takes two each.
+const BATCH: usize = 4_000;
+
+fn db(err: sqlx::Error) -> Error {
+    Error::storage(BACKEND, err)
+}
+
+/// The consent ledger in a SQLite file.
+///
+/// ```no_run
+/// # async fn run() -> switchboard::Result<()> {
+/// use switchboard::consent::sqlite::SqliteStore;
+///
+/// let store = SqliteStore::open("consent.db").await?;
+/// # let _ = store; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the ledger in this file.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path.as_ref())
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        Self::with_options(options, 4).await
+    }
+
+    /// A ledger in memory, for tests: one connection, gone with the store.
+    pub async fn in_memory() -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db)?;
+        Self::with_options(options, 1).await
+    }
+
+    async fn with_options(options: SqliteConnectOptions, connections: u32) -> Result<Self> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(connections)
+            // An in-memory database lives as long as its connection: keep it.
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        for statement in [
+            "CREATE TABLE IF NOT EXISTS consent_records (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                channel TEXT NOT NULL,
+                address TEXT NOT NULL,
+                topic TEXT,
+                action TEXT NOT NULL,
+                source TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                at_ms INTEGER NOT NULL
+            )",
+            "CREATE INDEX IF NOT EXISTS consent_records_subject ON consent_records (channel, address, at_ms)",
+        ] {
+            sqlx::query(statement).execute(&self.pool).await.map_err(db)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ConsentStore for SqliteStore {
+    async fn append(&self, record: &ConsentRecord) -> Result<()> {
+        let evidence = serde_json::to_string(&record.evidence).map_err(|e| Error::storage(BACKEND, e))?;
+        sqlx::query(
+            "INSERT INTO consent_records (channel, address, topic, action, source, evidence, at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&record.subject.channel)
+        .bind(&record.subject.address)
+        .bind(&record.topic)
+        .bind(action_str(record.action))
+        .bind(record.source.as_str())
+        .bind(evidence)
+        .bind(record.at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
+        // The latest record for this topic or for everything; at the same instant an
+        // opt-out first.
+        let row = sqlx::query(
+            "SELECT action, at_ms FROM consent_records
+             WHERE channel = ? AND address = ? AND (topic IS NULL OR topic IS ?)
+             ORDER BY at_ms DESC, CASE action WHEN 'opt_out' THEN 0 ELSE 1 END
+             LIMIT 1",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .bind(topic)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(match row {
+            None => ConsentState::Unknown,
+            Some(row) => {
+                let action: String = row.get(0);
+                let at_ms: i64 = row.get(1);
+                parse_action(&action).map_or(ConsentState::Unknown, |a| {
+                    ConsentState::Unknown.fold(None, a, at_ms, topic)
+                })
+            }
+        })
+    }
+
+    async fn states(&self, subjects: &[Subject], topic: Option<&str>) -> Result<Vec<ConsentState>> {
+        let mut states = vec![ConsentState::Unknown; subjects.len()];
+        for (chunk_index, chunk) in subjects.chunks(BATCH).enumerate() {
+            let offset = chunk_index * BATCH;
+            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "WITH wanted(idx, channel, address) AS (VALUES {values})
+                 SELECT wanted.idx, r.topic, r.action, r.at_ms
+                 FROM wanted JOIN consent_records r
+                   ON r.channel = wanted.channel AND r.address = wanted.address
+                 WHERE r.topic IS NULL OR r.topic IS ?"
+            );
+            let mut query = sqlx::query(&sql);
+            for (i, subject) in chunk.iter().enumerate() {
+                query = query
+                    .bind((offset + i) as i64)
+                    .bind(&subject.channel)
+                    .bind(&subject.address);
+            }
+            let rows = query.bind(topic).fetch_all(&self.pool).await.map_err(db)?;
+            for row in rows {
+                let idx: i64 = row.get(0);
+                let record_topic: Option<String> = row.get(1);
+                let action: String = row.get(2);
+                let at_ms: i64 = row.get(3);
+                if let (Some(state), Some(action)) = (states.get_mut(idx as usize), parse_action(&action)) {
+                    *state = state.fold(record_topic.as_deref(), action, at_ms, topic);
+                }
+            }
+        }
+        Ok(states)
+    }
+
+    async fn records(&self, subject: &Subject) -> Result<Vec<ConsentRecord>> {
+        let rows = sqlx::query(
+            "SELECT topic, action, source, evidence, at_ms FROM consent_records
+             WHERE channel = ? AND address = ? ORDER BY at_ms, id",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|row| {
+                let corrupt = || Error::storage(BACKEND, "a stored record has an unknown action or source");
+                let action: String = row.get(1);
+                let source: String = row.get(2);
+                let evidence: String = row.get(3);
+                Ok(ConsentRecord {
+                    subject: subject.clone(),
+                    topic: row.get(0),
+                    action: parse_action(&action).ok_or_else(corrupt)?,
+                    source: Source::parse(&source).ok_or_else(corrupt)?,
+                    evidence: serde_json::from_str::<Evidence>(&evidence)
+                        .map_err(|e| Error::storage(BACKEND, e))?,
+                    at_ms: row.get(4),
+                })
+            })
+            .collect()
+    }
+}
