@@ -1,122 +1,13 @@
-//! One behaviour suite for every consent store backend.
+//! One behaviour suite for every consent store backend: memory and SQLite here.
+
+mod consent_suite;
 
 use std::sync::Arc;
 
+use consent_suite::{batch, behaviour, record, subject};
+use switchboard::ConsentAction::OptIn;
 use switchboard::consent::sqlite::SqliteStore;
-use switchboard::consent::{
-    ConsentRecord, ConsentState, ConsentStore, Evidence, MemoryStore, Source, Subject,
-};
-use switchboard::{Address, ChannelKind, ConsentAction};
-
-fn subject(n: u32) -> Subject {
-    Subject::new(
-        &ChannelKind::Sms,
-        &Address::phone(&format!("+49151{n:07}")).unwrap(),
-    )
-}
-
-fn record(s: &Subject, topic: Option<&str>, action: ConsentAction, at_ms: i64) -> ConsentRecord {
-    ConsentRecord::new(
-        s.clone(),
-        topic,
-        action,
-        Source::Keyword,
-        Evidence::message(format!("SM{at_ms}"), "STOP"),
-    )
-    .at(at_ms)
-}
-
-use ConsentAction::{OptIn, OptOut};
-
-async fn behaviour(store: &dyn ConsentStore) {
-    let anna = subject(1);
-    assert_eq!(store.state(&anna, None).await.unwrap(), ConsentState::Unknown);
-
-    store.append(&record(&anna, None, OptIn, 1_000)).await.unwrap();
-    assert!(store.state(&anna, None).await.unwrap().is_opted_in());
-    assert!(
-        store.state(&anna, Some("news")).await.unwrap().is_opted_in(),
-        "everything covers each topic"
-    );
-
-    store
-        .append(&record(&anna, Some("news"), OptOut, 2_000))
-        .await
-        .unwrap();
-    assert!(
-        store.state(&anna, Some("news")).await.unwrap().is_opted_out(),
-        "STOP NEWS"
-    );
-    assert!(store.state(&anna, Some("offers")).await.unwrap().is_opted_in());
-    assert!(store.state(&anna, None).await.unwrap().is_opted_in());
-
-    store.append(&record(&anna, None, OptOut, 3_000)).await.unwrap();
-    for topic in [None, Some("news"), Some("offers")] {
-        assert_eq!(
-            store.state(&anna, topic).await.unwrap(),
-            ConsentState::OptedOut { since_ms: 3_000 },
-            "STOP stops all"
-        );
-    }
-
-    store
-        .append(&record(&anna, Some("news"), OptIn, 4_000))
-        .await
-        .unwrap();
-    assert!(
-        store.state(&anna, Some("news")).await.unwrap().is_opted_in(),
-        "START NEWS resumes the news"
-    );
-    assert!(store.state(&anna, Some("offers")).await.unwrap().is_opted_out());
-    assert!(store.state(&anna, None).await.unwrap().is_opted_out());
-
-    // At the same instant, the opt-out wins.
-    let ben = subject(2);
-    store.append(&record(&ben, None, OptIn, 5_000)).await.unwrap();
-    store.append(&record(&ben, None, OptOut, 5_000)).await.unwrap();
-    assert!(store.state(&ben, None).await.unwrap().is_opted_out());
-
-    // The export proves what happened, in order.
-    let records = store.records(&anna).await.unwrap();
-    assert_eq!(
-        records.iter().map(|r| r.at_ms).collect::<Vec<_>>(),
-        vec![1_000, 2_000, 3_000, 4_000]
-    );
-    assert_eq!(records[1].topic.as_deref(), Some("news"));
-    assert_eq!(records[1].evidence.message_id.as_deref(), Some("SM2000"));
-    assert_eq!(records[1].source, Source::Keyword);
-    assert!(store.records(&subject(99)).await.unwrap().is_empty());
-
-    // Another channel is another subject.
-    let anna_whatsapp = Subject::new(&ChannelKind::WhatsApp, &Address::phone("+491510000001").unwrap());
-    assert_eq!(
-        store.state(&anna_whatsapp, None).await.unwrap(),
-        ConsentState::Unknown
-    );
-}
-
-async fn batch(store: &dyn ConsentStore) {
-    let subjects: Vec<Subject> = (1_000..5_500).map(subject).collect();
-    for (i, s) in subjects.iter().enumerate().step_by(10) {
-        let action = if i % 20 == 0 { OptOut } else { OptIn };
-        store.append(&record(s, None, action, i as i64)).await.unwrap();
-        if i % 30 == 0 {
-            store
-                .append(&record(s, Some("news"), OptOut, i as i64 + 1))
-                .await
-                .unwrap();
-        }
-    }
-    for topic in [None, Some("news")] {
-        let batch = store.states(&subjects, topic).await.unwrap();
-        assert_eq!(batch.len(), subjects.len());
-        for (s, state) in subjects.iter().zip(&batch).step_by(7) {
-            assert_eq!(*state, store.state(s, topic).await.unwrap(), "{s:?} {topic:?}");
-        }
-        assert!(batch.iter().any(|s| s.is_opted_out()) && batch.iter().any(|s| s.is_opted_in()));
-        assert!(batch.contains(&ConsentState::Unknown));
-    }
-}
+use switchboard::consent::{ConsentStore, MemoryStore};
 
 #[tokio::test]
 async fn memory_store() {

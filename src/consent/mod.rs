@@ -4,9 +4,13 @@
 //!   German equivalents).
 //! - [`store`] is the append-only ledger: [`ConsentRecord`]s prove when and how consent was
 //!   given or revoked, and the current [`ConsentState`] is derived from them.
-//!   [`MemoryStore`] serves tests; [`sqlite::SqliteStore`] is the embedded, durable default.
+//!   [`MemoryStore`] serves tests; `sqlite::SqliteStore` is the embedded, durable default
+//!   (feature `sqlite`); `postgres::PostgresStore` shares one ledger between app instances
+//!   (feature `postgres`).
 
 pub mod keywords;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 };
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Evidence, Source, Subject, action_str, parse_action,
+    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, parse_action, stored_record,
 };
 use crate::error::{Error, Result};
 
@@ -188,19 +188,17 @@ impl ConsentStore for SqliteStore {
         .map_err(db)?;
         rows.into_iter()
             .map(|row| {
-                let corrupt = || Error::storage(BACKEND, "a stored record has an unknown action or source");
-                let action: String = row.get(1);
-                let source: String = row.get(2);
-                let evidence: String = row.get(3);
-                Ok(ConsentRecord {
-                    subject: subject.clone(),
-                    topic: row.get(0),
-                    action: parse_action(&action).ok_or_else(corrupt)?,
-                    source: Source::parse(&source).ok_or_else(corrupt)?,
-                    evidence: serde_json::from_str::<Evidence>(&evidence)
-                        .map_err(|e| Error::storage(BACKEND, e))?,
-                    at_ms: row.get(4),
-                })
+                let (action, source, evidence): (String, String, String) =
+                    (row.get(1), row.get(2), row.get(3));
+                stored_record(
+                    BACKEND,
+                    subject,
+                    row.get(0),
+                    &action,
+                    &source,
+                    &evidence,
+                    row.get(4),
+                )
             })
             .collect()
     }

@@ -203,6 +203,29 @@ pub(crate) fn parse_action(name: &str) -> Option<ConsentAction> {
     }
 }
 
+/// A record read back from a SQL backend; a row with an unknown action or source, or
+/// unreadable evidence, is a storage error rather than a guess.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn stored_record(
+    backend: &'static str,
+    subject: &Subject,
+    topic: Option<String>,
+    action: &str,
+    source: &str,
+    evidence: &str,
+    at_ms: i64,
+) -> Result<ConsentRecord> {
+    let corrupt = || crate::error::Error::storage(backend, "a stored record has an unknown action or source");
+    Ok(ConsentRecord {
+        subject: subject.clone(),
+        topic,
+        action: parse_action(action).ok_or_else(corrupt)?,
+        source: Source::parse(source).ok_or_else(corrupt)?,
+        evidence: serde_json::from_str(evidence).map_err(|e| crate::error::Error::storage(backend, e))?,
+        at_ms,
+    })
+}
+
 /// Where a subject stands on a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

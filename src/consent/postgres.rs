@@ -1,0 +1,216 @@
+//! [`PostgresStore`]: the consent ledger on PostgreSQL (feature `postgres`), for several
+//! app instances sharing one ledger.
+//!
+//! The schema is created on connect under an advisory lock, so instances starting together
+//! do not race; connecting again is harmless. A `schema` option keeps tenants (or test runs)
+//! apart in one database.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::store::{
+    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, parse_action, stored_record,
+};
+use crate::error::{Error, Result};
+
+const BACKEND: &str = "postgres";
+
+/// An arbitrary, fixed key for the migration advisory lock.
+const MIGRATION_LOCK: i64 = 0x5357_4254_434f_4e53;
+
+/// Subjects per batch query.
+const BATCH: usize = 10_000;
+
+fn db(err: sqlx::Error) -> Error {
+    Error::storage(BACKEND, err)
+}
+
+/// The consent ledger in PostgreSQL.
+///
+/// ```no_run
+/// # async fn run() -> switchboard::Result<()> {
+/// use switchboard::consent::postgres::PostgresStore;
+///
+/// let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/app").await?;
+/// # let _ = store; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects (the URL's own credentials; it is never logged) and creates the schema if needed.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_in_schema(url, None).await
+    }
+
+    /// As [`connect`](Self::connect), with the tables in this schema (created if needed).
+    /// The name must be a plain identifier (letters, digits, `_`).
+    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Self> {
+        if let Some(name) = schema
+            && (name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(Error::config(
+                "a schema name may contain only letters, digits and _",
+            ));
+        }
+        let search_path = schema.map(|s| format!("SET search_path TO {s}"));
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .after_connect(move |conn, _| {
+                let search_path = search_path.clone();
+                Box::pin(async move {
+                    if let Some(statement) = search_path {
+                        sqlx::query(&statement).execute(conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(db)?;
+        let store = Self { pool };
+        store.migrate(schema).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, schema: Option<&str>) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if let Some(schema) = schema {
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        for statement in [
+            "CREATE TABLE IF NOT EXISTS consent_records (
+                id BIGSERIAL PRIMARY KEY,
+                channel TEXT NOT NULL,
+                address TEXT NOT NULL,
+                topic TEXT,
+                action TEXT NOT NULL,
+                source TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                at_ms BIGINT NOT NULL
+            )",
+            "CREATE INDEX IF NOT EXISTS consent_records_subject ON consent_records (channel, address, at_ms)",
+        ] {
+            sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+}
+
+#[async_trait]
+impl ConsentStore for PostgresStore {
+    async fn append(&self, record: &ConsentRecord) -> Result<()> {
+        let evidence = serde_json::to_string(&record.evidence).map_err(|e| Error::storage(BACKEND, e))?;
+        sqlx::query(
+            "INSERT INTO consent_records (channel, address, topic, action, source, evidence, at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&record.subject.channel)
+        .bind(&record.subject.address)
+        .bind(&record.topic)
+        .bind(action_str(record.action))
+        .bind(record.source.as_str())
+        .bind(evidence)
+        .bind(record.at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
+        let row = sqlx::query(
+            "SELECT action, at_ms FROM consent_records
+             WHERE channel = $1 AND address = $2 AND (topic IS NULL OR topic = $3)
+             ORDER BY at_ms DESC, CASE action WHEN 'opt_out' THEN 0 ELSE 1 END
+             LIMIT 1",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .bind(topic)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(match row {
+            None => ConsentState::Unknown,
+            Some(row) => {
+                let action: String = row.get(0);
+                let at_ms: i64 = row.get(1);
+                parse_action(&action).map_or(ConsentState::Unknown, |a| {
+                    ConsentState::Unknown.fold(None, a, at_ms, topic)
+                })
+            }
+        })
+    }
+
+    async fn states(&self, subjects: &[Subject], topic: Option<&str>) -> Result<Vec<ConsentState>> {
+        let mut states = vec![ConsentState::Unknown; subjects.len()];
+        for (chunk_index, chunk) in subjects.chunks(BATCH).enumerate() {
+            let offset = chunk_index * BATCH;
+            let indexes: Vec<i64> = (0..chunk.len()).map(|i| (offset + i) as i64).collect();
+            let channels: Vec<&str> = chunk.iter().map(|s| s.channel.as_str()).collect();
+            let addresses: Vec<&str> = chunk.iter().map(|s| s.address.as_str()).collect();
+            let rows = sqlx::query(
+                "SELECT wanted.idx, r.topic, r.action, r.at_ms
+                 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS wanted(idx, channel, address)
+                 JOIN consent_records r ON r.channel = wanted.channel AND r.address = wanted.address
+                 WHERE r.topic IS NULL OR r.topic = $4",
+            )
+            .bind(&indexes)
+            .bind(&channels)
+            .bind(&addresses)
+            .bind(topic)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+            for row in rows {
+                let idx: i64 = row.get(0);
+                let record_topic: Option<String> = row.get(1);
+                let action: String = row.get(2);
+                let at_ms: i64 = row.get(3);
+                if let (Some(state), Some(action)) = (states.get_mut(idx as usize), parse_action(&action)) {
+                    *state = state.fold(record_topic.as_deref(), action, at_ms, topic);
+                }
+            }
+        }
+        Ok(states)
+    }
+
+    async fn records(&self, subject: &Subject) -> Result<Vec<ConsentRecord>> {
+        let rows = sqlx::query(
+            "SELECT topic, action, source, evidence, at_ms FROM consent_records
+             WHERE channel = $1 AND address = $2 ORDER BY at_ms, id",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|row| {
+                let (action, source, evidence): (String, String, String) =
+                    (row.get(1), row.get(2), row.get(3));
+                stored_record(
+                    BACKEND,
+                    subject,
+                    row.get(0),
+                    &action,
+                    &source,
+                    &evidence,
+                    row.get(4),
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,71 @@
+//! The consent store behaviour suite against a real PostgreSQL server.
+//!
+//! It uses `SWITCHBOARD_POSTGRES_URL`, or `postgres://postgres@127.0.0.1:5432/test` (the
+//! server the project's machines run), in a fresh schema dropped afterwards. Without a
+//! reachable server it fails and says how to point it at one: it never passes silently.
+
+mod consent_suite;
+
+use consent_suite::{batch, behaviour};
+use switchboard::consent::ConsentStore;
+use switchboard::consent::postgres::PostgresStore;
+
+fn url() -> String {
+    std::env::var("SWITCHBOARD_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn fresh_store(name: &str) -> (PostgresStore, String) {
+    let schema = format!(
+        "switchboard_test_{name}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros()
+    );
+    match PostgresStore::connect_in_schema(&url(), Some(&schema)).await {
+        Ok(store) => (store, schema),
+        Err(err) => panic!(
+            "no PostgreSQL at {} ({err}); start one or set SWITCHBOARD_POSTGRES_URL=postgres://user@host:port/db",
+            url()
+        ),
+    }
+}
+
+async fn drop_schema(schema: &str) {
+    use sqlx::Connection;
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&url()).await {
+        let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&mut conn)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_store_behaves_like_every_store() {
+    let (store, schema) = fresh_store("behaviour").await;
+    behaviour(&store).await;
+    batch(&store).await;
+    // Connecting again (a second app instance) keeps the ledger.
+    let again = PostgresStore::connect_in_schema(&url(), Some(&schema))
+        .await
+        .unwrap();
+    assert!(
+        again
+            .state(&consent_suite::subject(1), None)
+            .await
+            .unwrap()
+            .is_opted_out()
+    );
+    drop_schema(&schema).await;
+}
+
+#[tokio::test]
+async fn bad_schema_names_are_refused() {
+    assert!(
+        PostgresStore::connect_in_schema(&url(), Some("x; DROP TABLE y"))
+            .await
+            .is_err()
+    );
+}
