@@ -6,11 +6,10 @@
 //! apart in one database.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, parse_action, stored_record,
+    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, fold_rows, latest_state, stored_record,
 };
 use crate::error::{Error, Result};
 
@@ -130,7 +129,7 @@ impl ConsentStore for PostgresStore {
     }
 
     async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, (String, i64)>(
             "SELECT action, at_ms FROM consent_records
              WHERE channel = $1 AND address = $2 AND (topic IS NULL OR topic = $3)
              ORDER BY at_ms DESC, CASE action WHEN 'opt_out' THEN 0 ELSE 1 END
@@ -142,16 +141,7 @@ impl ConsentStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        Ok(match row {
-            None => ConsentState::Unknown,
-            Some(row) => {
-                let action: String = row.get(0);
-                let at_ms: i64 = row.get(1);
-                parse_action(&action).map_or(ConsentState::Unknown, |a| {
-                    ConsentState::Unknown.fold(None, a, at_ms, topic)
-                })
-            }
-        })
+        Ok(latest_state(row))
     }
 
     async fn states(&self, subjects: &[Subject], topic: Option<&str>) -> Result<Vec<ConsentState>> {
@@ -161,7 +151,7 @@ impl ConsentStore for PostgresStore {
             let indexes: Vec<i64> = (0..chunk.len()).map(|i| (offset + i) as i64).collect();
             let channels: Vec<&str> = chunk.iter().map(|s| s.channel.as_str()).collect();
             let addresses: Vec<&str> = chunk.iter().map(|s| s.address.as_str()).collect();
-            let rows = sqlx::query(
+            let rows: Vec<(i64, Option<String>, String, i64)> = sqlx::query_as(
                 "SELECT wanted.idx, r.topic, r.action, r.at_ms
                  FROM unnest($1::bigint[], $2::text[], $3::text[]) AS wanted(idx, channel, address)
                  JOIN consent_records r ON r.channel = wanted.channel AND r.address = wanted.address
@@ -174,21 +164,13 @@ impl ConsentStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-            for row in rows {
-                let idx: i64 = row.get(0);
-                let record_topic: Option<String> = row.get(1);
-                let action: String = row.get(2);
-                let at_ms: i64 = row.get(3);
-                if let (Some(state), Some(action)) = (states.get_mut(idx as usize), parse_action(&action)) {
-                    *state = state.fold(record_topic.as_deref(), action, at_ms, topic);
-                }
-            }
+            fold_rows(&mut states, rows, topic);
         }
         Ok(states)
     }
 
     async fn records(&self, subject: &Subject) -> Result<Vec<ConsentRecord>> {
-        let rows = sqlx::query(
+        let rows: Vec<(Option<String>, String, String, String, i64)> = sqlx::query_as(
             "SELECT topic, action, source, evidence, at_ms FROM consent_records
              WHERE channel = $1 AND address = $2 ORDER BY at_ms, id",
         )
@@ -198,18 +180,8 @@ impl ConsentStore for PostgresStore {
         .await
         .map_err(db)?;
         rows.into_iter()
-            .map(|row| {
-                let (action, source, evidence): (String, String, String) =
-                    (row.get(1), row.get(2), row.get(3));
-                stored_record(
-                    BACKEND,
-                    subject,
-                    row.get(0),
-                    &action,
-                    &source,
-                    &evidence,
-                    row.get(4),
-                )
+            .map(|(topic, action, source, evidence, at_ms)| {
+                stored_record(BACKEND, subject, topic, &action, &source, &evidence, at_ms)
             })
             .collect()
     }

@@ -9,13 +9,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, parse_action, stored_record,
+    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, fold_rows, latest_state, stored_record,
 };
 use crate::error::{Error, Result};
 
@@ -119,7 +118,7 @@ impl ConsentStore for SqliteStore {
     async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
         // The latest record for this topic or for everything; at the same instant an
         // opt-out first.
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, (String, i64)>(
             "SELECT action, at_ms FROM consent_records
              WHERE channel = ? AND address = ? AND (topic IS NULL OR topic IS ?)
              ORDER BY at_ms DESC, CASE action WHEN 'opt_out' THEN 0 ELSE 1 END
@@ -131,16 +130,7 @@ impl ConsentStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        Ok(match row {
-            None => ConsentState::Unknown,
-            Some(row) => {
-                let action: String = row.get(0);
-                let at_ms: i64 = row.get(1);
-                parse_action(&action).map_or(ConsentState::Unknown, |a| {
-                    ConsentState::Unknown.fold(None, a, at_ms, topic)
-                })
-            }
-        })
+        Ok(latest_state(row))
     }
 
     async fn states(&self, subjects: &[Subject], topic: Option<&str>) -> Result<Vec<ConsentState>> {
@@ -155,29 +145,22 @@ impl ConsentStore for SqliteStore {
                    ON r.channel = wanted.channel AND r.address = wanted.address
                  WHERE r.topic IS NULL OR r.topic IS ?"
             );
-            let mut query = sqlx::query(&sql);
+            let mut query = sqlx::query_as(&sql);
             for (i, subject) in chunk.iter().enumerate() {
                 query = query
                     .bind((offset + i) as i64)
                     .bind(&subject.channel)
                     .bind(&subject.address);
             }
-            let rows = query.bind(topic).fetch_all(&self.pool).await.map_err(db)?;
-            for row in rows {
-                let idx: i64 = row.get(0);
-                let record_topic: Option<String> = row.get(1);
-                let action: String = row.get(2);
-                let at_ms: i64 = row.get(3);
-                if let (Some(state), Some(action)) = (states.get_mut(idx as usize), parse_action(&action)) {
-                    *state = state.fold(record_topic.as_deref(), action, at_ms, topic);
-                }
-            }
+            let rows: Vec<(i64, Option<String>, String, i64)> =
+                query.bind(topic).fetch_all(&self.pool).await.map_err(db)?;
+            fold_rows(&mut states, rows, topic);
         }
         Ok(states)
     }
 
     async fn records(&self, subject: &Subject) -> Result<Vec<ConsentRecord>> {
-        let rows = sqlx::query(
+        let rows: Vec<(Option<String>, String, String, String, i64)> = sqlx::query_as(
             "SELECT topic, action, source, evidence, at_ms FROM consent_records
              WHERE channel = ? AND address = ? ORDER BY at_ms, id",
         )
@@ -187,18 +170,8 @@ impl ConsentStore for SqliteStore {
         .await
         .map_err(db)?;
         rows.into_iter()
-            .map(|row| {
-                let (action, source, evidence): (String, String, String) =
-                    (row.get(1), row.get(2), row.get(3));
-                stored_record(
-                    BACKEND,
-                    subject,
-                    row.get(0),
-                    &action,
-                    &source,
-                    &evidence,
-                    row.get(4),
-                )
+            .map(|(topic, action, source, evidence, at_ms)| {
+                stored_record(BACKEND, subject, topic, &action, &source, &evidence, at_ms)
             })
             .collect()
     }

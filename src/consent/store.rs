@@ -226,6 +226,30 @@ pub(crate) fn stored_record(
     })
 }
 
+/// The state from a backend's latest matching row (`action`, `at_ms`), if any.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn latest_state(row: Option<(String, i64)>) -> ConsentState {
+    row.and_then(|(action, at_ms)| {
+        parse_action(&action).map(|a| ConsentState::Unknown.fold(None, a, at_ms, None))
+    })
+    .unwrap_or(ConsentState::Unknown)
+}
+
+/// Folds a backend's batch rows (`index`, `topic`, `action`, `at_ms`) into `states`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn fold_rows(
+    states: &mut [ConsentState],
+    rows: impl IntoIterator<Item = (i64, Option<String>, String, i64)>,
+    topic: Option<&str>,
+) {
+    for (idx, record_topic, action, at_ms) in rows {
+        let state = usize::try_from(idx).ok().and_then(|i| states.get_mut(i));
+        if let (Some(state), Some(action)) = (state, parse_action(&action)) {
+            *state = state.fold(record_topic.as_deref(), action, at_ms, topic);
+        }
+    }
+}
+
 /// Where a subject stands on a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
