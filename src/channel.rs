@@ -108,6 +108,14 @@ pub trait ChannelExt: Channel + Sized {
     fn throttle(self, limits: ThrottleLimits) -> Throttle<Self> {
         Throttle::new(self, limits)
     }
+
+    /// Wraps the channel in a [`ConsentGuard`](crate::consent::ConsentGuard) over this ledger.
+    fn consent_guard(
+        self,
+        store: std::sync::Arc<dyn crate::consent::ConsentStore>,
+    ) -> crate::consent::ConsentGuard<Self> {
+        crate::consent::ConsentGuard::new(self, store)
+    }
 }
 
 impl<C: Channel + Sized> ChannelExt for C {}

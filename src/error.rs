@@ -203,6 +203,7 @@ impl fmt::Display for Error {
             }
             ErrorKind::Validation(err) => write!(f, "invalid request: {err}"),
             ErrorKind::Webhook(err) => write!(f, "webhook: {err}"),
+            ErrorKind::ConsentDenied { reason } => write!(f, "not sent: {reason}"),
             ErrorKind::Storage { backend } => write!(f, "{backend} store error"),
             ErrorKind::Config { message } => write!(f, "configuration error: {message}"),
             ErrorKind::Unsupported { channel, what } => {
@@ -277,6 +278,11 @@ pub enum ErrorKind {
     Validation(ValidationError),
     /// An inbound webhook request was refused or could not be parsed.
     Webhook(crate::webhook::WebhookError),
+    /// The recipient has not consented to this message; nothing was sent.
+    ConsentDenied {
+        /// Why.
+        reason: ConsentDenial,
+    },
     /// A store (the consent ledger, a deduplicator) failed; the source says why.
     Storage {
         /// Which backend (`sqlite`, `postgres`).
@@ -294,6 +300,37 @@ pub enum ErrorKind {
         /// What it cannot carry.
         what: Cow<'static, str>,
     },
+}
+
+/// Why a [`ConsentGuard`](crate::consent::ConsentGuard) refused a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConsentDenial {
+    /// The recipient opted out (of everything, or of this topic) at this time.
+    OptedOut {
+        /// The topic, or `None` for everything.
+        topic: Option<String>,
+        /// When, in ms since the Unix epoch.
+        since_ms: i64,
+    },
+    /// A marketing message needs an opt-in for its topic, and there is none.
+    NoOptIn {
+        /// The topic, or `None` for everything.
+        topic: Option<String>,
+    },
+}
+
+impl fmt::Display for ConsentDenial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let topic = |t: &Option<String>| {
+            t.as_deref()
+                .map_or("all messages".to_owned(), |t| format!("topic `{t}`"))
+        };
+        match self {
+            Self::OptedOut { topic: t, .. } => write!(f, "the recipient opted out of {}", topic(t)),
+            Self::NoOptIn { topic: t } => write!(f, "no opt-in for {} (required for marketing)", topic(t)),
+        }
+    }
 }
 
 /// What a rate limit applies to.

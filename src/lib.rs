@@ -28,7 +28,8 @@ pub use address::{Address, PhoneNumber, UserId};
 pub use async_trait::async_trait;
 pub use channel::{Capabilities, Channel, ChannelExt, ChannelKind};
 pub use error::{
-    ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result, ValidationError,
+    ApiError, ConsentDenial, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result,
+    ValidationError,
 };
 pub use inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,

@@ -39,6 +39,9 @@ pub struct OutboundMessage {
     /// An opaque string the provider echoes back in status updates, where supported
     /// (WhatsApp `biz_opaque_callback_data`): link deliveries to a campaign.
     pub tracking: Option<String>,
+    /// The consent topic it belongs to (`news`), for marketing messages; `None` for
+    /// everything.
+    pub topic: Option<String>,
 }
 
 impl OutboundMessage {
@@ -51,6 +54,7 @@ impl OutboundMessage {
             reply_to: None,
             sender: None,
             tracking: None,
+            topic: None,
         }
     }
 
@@ -77,6 +81,13 @@ impl OutboundMessage {
     #[must_use]
     pub fn sender(mut self, sender: impl Into<String>) -> Self {
         self.sender = Some(sender.into());
+        self
+    }
+
+    /// Files the message under a consent topic (`news`).
+    #[must_use]
+    pub fn topic(mut self, topic: impl Into<String>) -> Self {
+        self.topic = Some(topic.into());
         self
     }
 

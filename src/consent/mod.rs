@@ -7,7 +7,10 @@
 //!   [`MemoryStore`] serves tests; `sqlite::SqliteStore` is the embedded, durable default
 //!   (feature `sqlite`); `postgres::PostgresStore` shares one ledger between app instances
 //!   (feature `postgres`).
+//! - [`ConsentGuard`] wraps any channel and refuses, without a request, every message its
+//!   recipient has not consented to.
 
+mod guard;
 pub mod keywords;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -15,4 +18,5 @@ pub mod postgres;
 pub mod sqlite;
 pub mod store;
 
+pub use guard::ConsentGuard;
 pub use store::{ConsentRecord, ConsentState, ConsentStore, Evidence, MemoryStore, Source, Subject};

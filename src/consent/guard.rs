@@ -1,0 +1,105 @@
+//! [`ConsentGuard`]: a decorator that checks every send against the consent ledger before
+//! the provider is called.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::store::{ConsentState, ConsentStore, Subject};
+use crate::channel::{Capabilities, Channel, ChannelKind};
+use crate::error::{ConsentDenial, Error, ErrorKind, Result};
+use crate::message::{MessageCategory, OutboundMessage, SendReceipt};
+use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
+
+/// Refuses, without calling the provider, every message its recipient has not consented to:
+/// a marketing message needs an active opt-in for its [`topic`](OutboundMessage::topic) (or
+/// for everything); a service or transactional message needs the recipient not to have
+/// opted out of everything. A refusal is [`ErrorKind::ConsentDenied`].
+///
+/// ```no_run
+/// # async fn run(client: switchboard::whatsapp::Client) -> switchboard::Result<()> {
+/// use std::sync::Arc;
+/// use switchboard::consent::{ConsentGuard, sqlite::SqliteStore};
+/// use switchboard::{Address, Channel, MessageCategory, OutboundMessage};
+///
+/// let ledger = Arc::new(SqliteStore::open("consent.db").await?);
+/// let channel = ConsentGuard::new(client, ledger);
+/// let news = OutboundMessage::text(Address::phone("+4917612345678")?, "Our spring offers")
+///     .category(MessageCategory::Marketing)
+///     .topic("news");
+/// channel.send(&news).await?; // refused unless the person opted in to `news`
+/// # Ok(()) }
+/// ```
+pub struct ConsentGuard<C> {
+    inner: C,
+    store: Arc<dyn ConsentStore>,
+}
+
+impl<C> ConsentGuard<C> {
+    /// Guards `inner` with this ledger.
+    pub fn new(inner: C, store: Arc<dyn ConsentStore>) -> Self {
+        Self { inner, store }
+    }
+
+    /// The wrapped channel.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+}
+
+impl<C: Channel> ConsentGuard<C> {
+    /// Whether `message` may be sent; the reason if not. Makes no request to the provider.
+    pub async fn check(&self, message: &OutboundMessage) -> Result<()> {
+        let subject = Subject::new(&self.inner.kind(), &message.to);
+        let topic = message.topic.as_deref();
+        let denied = |reason| Err(Error::new(ErrorKind::ConsentDenied { reason }));
+        match message.category {
+            MessageCategory::Marketing => match self.store.state(&subject, topic).await? {
+                ConsentState::OptedIn { .. } => Ok(()),
+                ConsentState::OptedOut { since_ms } => denied(ConsentDenial::OptedOut {
+                    topic: message.topic.clone(),
+                    since_ms,
+                }),
+                _ => denied(ConsentDenial::NoOptIn {
+                    topic: message.topic.clone(),
+                }),
+            },
+            _ => match self.store.state(&subject, None).await? {
+                ConsentState::OptedOut { since_ms } => denied(ConsentDenial::OptedOut {
+                    topic: None,
+                    since_ms,
+                }),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl<C: Channel> Channel for ConsentGuard<C> {
+    fn kind(&self) -> ChannelKind {
+        self.inner.kind()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
+        self.check(message).await?;
+        self.inner.send(message).await
+    }
+
+    fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+        self.inner.handle_webhook(request)
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for ConsentGuard<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsentGuard")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}

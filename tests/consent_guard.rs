@@ -1,0 +1,201 @@
+//! No message reaches a provider for someone who has not consented, whatever the channel
+//! and the decorator order.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use switchboard::consent::{ConsentRecord, ConsentStore, Evidence, MemoryStore, Source, Subject};
+use switchboard::{
+    Address, Channel, ChannelExt, ChannelKind, ConsentAction, ConsentDenial, ErrorKind, MessageCategory,
+    OutboundMessage, RetryPolicy, ThrottleLimits,
+};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn whatsapp(server: &MockServer) -> switchboard::whatsapp::Client {
+    switchboard::whatsapp::Client::builder()
+        .access_token("t")
+        .phone_number_id("106540352242922")
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap()
+}
+
+fn twilio(server: &MockServer) -> switchboard::sms::twilio::Client {
+    switchboard::sms::twilio::Client::builder()
+        .account_sid("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .auth_token("t")
+        .default_sender("+14155552345")
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap()
+}
+
+async fn provider() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"sid": "SM1", "status": "queued",
+            "messaging_product": "whatsapp", "contacts": [{"wa_id": "4917612345678"}], "messages": [{"id": "wamid.1"}]})))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn record(
+    store: &dyn ConsentStore,
+    channel: ChannelKind,
+    to: &Address,
+    topic: Option<&str>,
+    action: ConsentAction,
+    at: i64,
+) {
+    let r = ConsentRecord::new(
+        Subject::new(&channel, to),
+        topic,
+        action,
+        Source::Keyword,
+        Evidence::message("m", "STOP"),
+    )
+    .at(at);
+    store.append(&r).await.unwrap();
+}
+
+fn denied(result: switchboard::Result<switchboard::SendReceipt>) -> ConsentDenial {
+    match result.map_err(|e| e.into_parts().0) {
+        Err(ErrorKind::ConsentDenied { reason }) => reason,
+        other => panic!("expected a consent denial, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn opted_out_people_are_never_messaged() {
+    let anna = Address::phone("+4917612345678").unwrap();
+    let ben = Address::phone("+4917698765432").unwrap();
+    let store: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+    for channel in [ChannelKind::WhatsApp, ChannelKind::Sms] {
+        record(
+            store.as_ref(),
+            channel.clone(),
+            &anna,
+            None,
+            ConsentAction::OptIn,
+            1,
+        )
+        .await;
+        record(
+            store.as_ref(),
+            channel.clone(),
+            &anna,
+            None,
+            ConsentAction::OptOut,
+            2,
+        )
+        .await;
+        record(
+            store.as_ref(),
+            channel,
+            &ben,
+            Some("news"),
+            ConsentAction::OptIn,
+            1,
+        )
+        .await;
+    }
+
+    let wa_server = provider().await;
+    let sms_server = provider().await;
+    let channels: Vec<Arc<dyn Channel>> = vec![
+        Arc::new(whatsapp(&wa_server).consent_guard(Arc::clone(&store))),
+        Arc::new(
+            whatsapp(&wa_server)
+                .consent_guard(Arc::clone(&store))
+                .throttle(ThrottleLimits::whatsapp()),
+        ),
+        Arc::new(
+            whatsapp(&wa_server)
+                .throttle(ThrottleLimits::whatsapp())
+                .consent_guard(Arc::clone(&store)),
+        ),
+        Arc::new(twilio(&sms_server).consent_guard(Arc::clone(&store))),
+        Arc::new(
+            twilio(&sms_server)
+                .throttle(ThrottleLimits::new())
+                .consent_guard(Arc::clone(&store)),
+        ),
+    ];
+    for channel in &channels {
+        for category in [
+            MessageCategory::Service,
+            MessageCategory::Transactional,
+            MessageCategory::Marketing,
+        ] {
+            let message = OutboundMessage::text(anna.clone(), "Hallo")
+                .category(category)
+                .topic("news");
+            assert!(matches!(
+                denied(channel.send(&message).await),
+                ConsentDenial::OptedOut { .. }
+            ));
+        }
+        // Marketing needs an opt-in for the topic.
+        let offers = OutboundMessage::text(ben.clone(), "Offers")
+            .category(MessageCategory::Marketing)
+            .topic("offers");
+        assert_eq!(
+            denied(channel.send(&offers).await),
+            ConsentDenial::NoOptIn {
+                topic: Some("offers".into())
+            }
+        );
+    }
+    assert!(
+        wa_server.received_requests().await.unwrap().is_empty(),
+        "nothing reached WhatsApp"
+    );
+    assert!(
+        sms_server.received_requests().await.unwrap().is_empty(),
+        "nothing reached Twilio"
+    );
+
+    // What is allowed goes through: Ben's news, and a one-time code to someone unknown.
+    for channel in &channels {
+        let news = OutboundMessage::text(ben.clone(), "News")
+            .category(MessageCategory::Marketing)
+            .topic("news");
+        channel.send(&news).await.unwrap();
+        let code = OutboundMessage::text(Address::phone("+4915100000000").unwrap(), "Code 4711")
+            .category(MessageCategory::Transactional);
+        channel.send(&code).await.unwrap();
+    }
+    let total = wa_server.received_requests().await.unwrap().len()
+        + sms_server.received_requests().await.unwrap().len();
+    assert_eq!(total, channels.len() * 2);
+}
+
+#[tokio::test]
+async fn the_denial_says_why_without_the_number() {
+    let anna = Address::phone("+4917612345678").unwrap();
+    let store: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+    record(
+        store.as_ref(),
+        ChannelKind::WhatsApp,
+        &anna,
+        None,
+        ConsentAction::OptOut,
+        7,
+    )
+    .await;
+    let server = provider().await;
+    let err = whatsapp(&server)
+        .consent_guard(store)
+        .send(&OutboundMessage::text(anna, "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "not sent: the recipient opted out of all messages"
+    );
+    assert!(!format!("{err:?}").contains("4917612345678"));
+}
