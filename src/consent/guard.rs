@@ -14,8 +14,9 @@ use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Refuses, without calling the provider, every message its recipient has not consented to:
 /// a marketing message needs an active opt-in for its [`topic`](OutboundMessage::topic) (or
-/// for everything); a service or transactional message needs the recipient not to have
-/// opted out of everything. A refusal is [`ErrorKind::ConsentDenied`].
+/// for everything) and no platform marketing stop in force ([`MARKETING`](super::MARKETING));
+/// a service or transactional message needs the recipient not to have opted out of
+/// everything. A refusal is [`ErrorKind::ConsentDenied`].
 ///
 /// ```no_run
 /// # async fn run(client: switchboard::whatsapp::Client) -> switchboard::Result<()> {
@@ -55,16 +56,27 @@ impl<C: Channel> ConsentGuard<C> {
         let topic = message.topic.as_deref();
         let denied = |reason| Err(Error::new(ErrorKind::ConsentDenied { reason }));
         match message.category {
-            MessageCategory::Marketing => match self.store.state(&subject, topic).await? {
-                ConsentState::OptedIn { .. } => Ok(()),
-                ConsentState::OptedOut { since_ms } => denied(ConsentDenial::OptedOut {
-                    topic: message.topic.clone(),
-                    since_ms,
-                }),
-                _ => denied(ConsentDenial::NoOptIn {
-                    topic: message.topic.clone(),
-                }),
-            },
+            MessageCategory::Marketing => {
+                if topic != Some(super::MARKETING)
+                    && let ConsentState::OptedOut { since_ms } =
+                        self.store.state(&subject, Some(super::MARKETING)).await?
+                {
+                    return denied(ConsentDenial::OptedOut {
+                        topic: Some(super::MARKETING.to_owned()),
+                        since_ms,
+                    });
+                }
+                match self.store.state(&subject, topic).await? {
+                    ConsentState::OptedIn { .. } => Ok(()),
+                    ConsentState::OptedOut { since_ms } => denied(ConsentDenial::OptedOut {
+                        topic: message.topic.clone(),
+                        since_ms,
+                    }),
+                    _ => denied(ConsentDenial::NoOptIn {
+                        topic: message.topic.clone(),
+                    }),
+                }
+            }
             _ => match self.store.state(&subject, None).await? {
                 ConsentState::OptedOut { since_ms } => denied(ConsentDenial::OptedOut {
                     topic: None,

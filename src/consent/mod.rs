@@ -9,8 +9,11 @@
 //!   (feature `postgres`).
 //! - [`ConsentGuard`] wraps any channel and refuses, without a request, every message its
 //!   recipient has not consented to.
+//! - [`ConsentInterceptor`] records STOP, START and HELP messages and the platforms' own
+//!   consent signals, and answers the keywords.
 
 mod guard;
+mod interceptor;
 pub mod keywords;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -19,4 +22,10 @@ pub mod sqlite;
 pub mod store;
 
 pub use guard::ConsentGuard;
+pub use interceptor::{ConsentInterceptor, Handled, Replies};
 pub use store::{ConsentRecord, ConsentState, ConsentStore, Evidence, MemoryStore, Source, Subject};
+
+/// The topic under which platform-level marketing opt-outs are recorded (WhatsApp's "stop
+/// marketing messages"): while it is opted out, the guard refuses every marketing message,
+/// whatever its own topic.
+pub const MARKETING: &str = "marketing";
