@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, fold_rows, latest_state, stored_record,
+    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, by_channel, fold_rows, latest_state,
+    stored_record,
 };
 use crate::error::{Error, Result};
 
@@ -110,18 +111,30 @@ impl PostgresStore {
 #[async_trait]
 impl ConsentStore for PostgresStore {
     async fn append(&self, record: &ConsentRecord) -> Result<()> {
-        let evidence = serde_json::to_string(&record.evidence).map_err(|e| Error::storage(BACKEND, e))?;
+        self.append_all(std::slice::from_ref(record)).await
+    }
+
+    async fn append_all(&self, records: &[ConsentRecord]) -> Result<()> {
+        // One statement for the whole batch: atomic, and one round trip.
+        let column = |f: &dyn Fn(&ConsentRecord) -> String| records.iter().map(f).collect::<Vec<String>>();
+        let channels = column(&|r| r.subject.channel.clone());
+        let addresses = column(&|r| r.subject.address.clone());
+        let topics: Vec<Option<String>> = records.iter().map(|r| r.topic.clone()).collect();
+        let actions = column(&|r| action_str(r.action).to_owned());
+        let sources = column(&|r| r.source.as_str().to_owned());
+        let evidence = column(&|r| serde_json::to_string(&r.evidence).unwrap_or_else(|_| "{}".into()));
+        let at_ms: Vec<i64> = records.iter().map(|r| r.at_ms).collect();
         sqlx::query(
             "INSERT INTO consent_records (channel, address, topic, action, source, evidence, at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
         )
-        .bind(&record.subject.channel)
-        .bind(&record.subject.address)
-        .bind(&record.topic)
-        .bind(action_str(record.action))
-        .bind(record.source.as_str())
-        .bind(evidence)
-        .bind(record.at_ms)
+        .bind(&channels)
+        .bind(&addresses)
+        .bind(&topics)
+        .bind(&actions)
+        .bind(&sources)
+        .bind(&evidence)
+        .bind(&at_ms)
         .execute(&self.pool)
         .await
         .map_err(db)?;
@@ -146,25 +159,21 @@ impl ConsentStore for PostgresStore {
 
     async fn states(&self, subjects: &[Subject], topic: Option<&str>) -> Result<Vec<ConsentState>> {
         let mut states = vec![ConsentState::Unknown; subjects.len()];
-        for (chunk_index, chunk) in subjects.chunks(BATCH).enumerate() {
-            let offset = chunk_index * BATCH;
-            let indexes: Vec<i64> = (0..chunk.len()).map(|i| (offset + i) as i64).collect();
-            let channels: Vec<&str> = chunk.iter().map(|s| s.channel.as_str()).collect();
-            let addresses: Vec<&str> = chunk.iter().map(|s| s.address.as_str()).collect();
-            let rows: Vec<(i64, Option<String>, String, i64)> = sqlx::query_as(
-                "SELECT wanted.idx, r.topic, r.action, r.at_ms
-                 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS wanted(idx, channel, address)
-                 JOIN consent_records r ON r.channel = wanted.channel AND r.address = wanted.address
-                 WHERE r.topic IS NULL OR r.topic = $4",
-            )
-            .bind(&indexes)
-            .bind(&channels)
-            .bind(&addresses)
-            .bind(topic)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-            fold_rows(&mut states, rows, topic);
+        for (channel, positions) in by_channel(subjects) {
+            let addresses: Vec<&str> = positions.keys().copied().collect();
+            for chunk in addresses.chunks(BATCH) {
+                let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
+                    "SELECT address, topic, action, at_ms FROM consent_records
+                     WHERE channel = $1 AND address = ANY($2) AND (topic IS NULL OR topic = $3)",
+                )
+                .bind(channel)
+                .bind(chunk)
+                .bind(topic)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+                fold_rows(&mut states, &positions, rows, topic);
+            }
         }
         Ok(states)
     }

@@ -14,14 +14,15 @@ use sqlx::sqlite::{
 };
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, fold_rows, latest_state, stored_record,
+    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, by_channel, fold_rows, latest_state,
+    stored_record,
 };
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "sqlite";
 
-/// SQLite binds at most 32,766 parameters; a batch of subjects takes two each.
-const BATCH: usize = 4_000;
+/// SQLite binds at most 32,766 parameters; a batch takes one per address.
+const BATCH: usize = 30_000;
 
 fn db(err: sqlx::Error) -> Error {
     Error::storage(BACKEND, err)
@@ -94,25 +95,36 @@ impl SqliteStore {
     }
 }
 
+/// The insert of one record.
+fn insert(record: &ConsentRecord) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+    // Evidence is small and always serializable (strings only).
+    let evidence = serde_json::to_string(&record.evidence).unwrap_or_else(|_| "{}".into());
+    sqlx::query(
+        "INSERT INTO consent_records (channel, address, topic, action, source, evidence, at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&record.subject.channel)
+    .bind(&record.subject.address)
+    .bind(&record.topic)
+    .bind(action_str(record.action))
+    .bind(record.source.as_str())
+    .bind(evidence)
+    .bind(record.at_ms)
+}
+
 #[async_trait]
 impl ConsentStore for SqliteStore {
     async fn append(&self, record: &ConsentRecord) -> Result<()> {
-        let evidence = serde_json::to_string(&record.evidence).map_err(|e| Error::storage(BACKEND, e))?;
-        sqlx::query(
-            "INSERT INTO consent_records (channel, address, topic, action, source, evidence, at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&record.subject.channel)
-        .bind(&record.subject.address)
-        .bind(&record.topic)
-        .bind(action_str(record.action))
-        .bind(record.source.as_str())
-        .bind(evidence)
-        .bind(record.at_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        insert(record).execute(&self.pool).await.map_err(db)?;
         Ok(())
+    }
+
+    async fn append_all(&self, records: &[ConsentRecord]) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for record in records {
+            insert(record).execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
     }
 
     async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
@@ -135,26 +147,22 @@ impl ConsentStore for SqliteStore {
 
     async fn states(&self, subjects: &[Subject], topic: Option<&str>) -> Result<Vec<ConsentState>> {
         let mut states = vec![ConsentState::Unknown; subjects.len()];
-        for (chunk_index, chunk) in subjects.chunks(BATCH).enumerate() {
-            let offset = chunk_index * BATCH;
-            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
-            let sql = format!(
-                "WITH wanted(idx, channel, address) AS (VALUES {values})
-                 SELECT wanted.idx, r.topic, r.action, r.at_ms
-                 FROM wanted JOIN consent_records r
-                   ON r.channel = wanted.channel AND r.address = wanted.address
-                 WHERE r.topic IS NULL OR r.topic IS ?"
-            );
-            let mut query = sqlx::query_as(&sql);
-            for (i, subject) in chunk.iter().enumerate() {
-                query = query
-                    .bind((offset + i) as i64)
-                    .bind(&subject.channel)
-                    .bind(&subject.address);
+        for (channel, positions) in by_channel(subjects) {
+            let addresses: Vec<&str> = positions.keys().copied().collect();
+            for chunk in addresses.chunks(BATCH) {
+                let placeholders = vec!["?"; chunk.len()].join(", ");
+                let sql = format!(
+                    "SELECT address, topic, action, at_ms FROM consent_records
+                     WHERE channel = ? AND address IN ({placeholders}) AND (topic IS NULL OR topic IS ?)"
+                );
+                let mut query =
+                    sqlx::query_as::<_, (String, Option<String>, String, i64)>(&sql).bind(channel);
+                for address in chunk {
+                    query = query.bind(*address);
+                }
+                let rows = query.bind(topic).fetch_all(&self.pool).await.map_err(db)?;
+                fold_rows(&mut states, &positions, rows, topic);
             }
-            let rows: Vec<(i64, Option<String>, String, i64)> =
-                query.bind(topic).fetch_all(&self.pool).await.map_err(db)?;
-            fold_rows(&mut states, rows, topic);
         }
         Ok(states)
     }

@@ -235,17 +235,37 @@ pub(crate) fn latest_state(row: Option<(String, i64)>) -> ConsentState {
     .unwrap_or(ConsentState::Unknown)
 }
 
-/// Folds a backend's batch rows (`index`, `topic`, `action`, `at_ms`) into `states`.
+/// The positions of `subjects` grouped by channel, then by address: batch queries look up
+/// one channel's addresses at a time (an index range per address) and map rows back here.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn by_channel(subjects: &[Subject]) -> HashMap<&str, HashMap<&str, Vec<usize>>> {
+    let mut groups: HashMap<&str, HashMap<&str, Vec<usize>>> = HashMap::new();
+    for (i, s) in subjects.iter().enumerate() {
+        groups
+            .entry(s.channel.as_str())
+            .or_default()
+            .entry(s.address.as_str())
+            .or_default()
+            .push(i);
+    }
+    groups
+}
+
+/// Folds a backend's batch rows (`address`, `topic`, `action`, `at_ms`) for one channel into
+/// the states of the subjects at those addresses.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn fold_rows(
     states: &mut [ConsentState],
-    rows: impl IntoIterator<Item = (i64, Option<String>, String, i64)>,
+    positions: &HashMap<&str, Vec<usize>>,
+    rows: impl IntoIterator<Item = (String, Option<String>, String, i64)>,
     topic: Option<&str>,
 ) {
-    for (idx, record_topic, action, at_ms) in rows {
-        let state = usize::try_from(idx).ok().and_then(|i| states.get_mut(i));
-        if let (Some(state), Some(action)) = (state, parse_action(&action)) {
-            *state = state.fold(record_topic.as_deref(), action, at_ms, topic);
+    for (address, record_topic, action, at_ms) in rows {
+        let (Some(indexes), Some(action)) = (positions.get(address.as_str()), parse_action(&action)) else {
+            continue;
+        };
+        for &i in indexes {
+            states[i] = states[i].fold(record_topic.as_deref(), action, at_ms, topic);
         }
     }
 }
@@ -314,6 +334,15 @@ impl ConsentState {
 pub trait ConsentStore: Send + Sync {
     /// Appends a record.
     async fn append(&self, record: &ConsentRecord) -> Result<()>;
+
+    /// Appends many records at once (an import): all or none where the backend has
+    /// transactions. The default appends them one by one.
+    async fn append_all(&self, records: &[ConsentRecord]) -> Result<()> {
+        for record in records {
+            self.append(record).await?;
+        }
+        Ok(())
+    }
 
     /// The state of `subject` for `topic` (`None`: everything).
     async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState>;

@@ -82,6 +82,20 @@ pub async fn behaviour(store: &dyn ConsentStore) {
     assert_eq!(records[1].source, Source::Keyword);
     assert!(store.records(&subject(99)).await.unwrap().is_empty());
 
+    // A batch import is appended whole.
+    let imported: Vec<ConsentRecord> = (200..203)
+        .map(|n| record(&subject(n), None, OptIn, 6_000 + i64::from(n)))
+        .collect();
+    store.append_all(&imported).await.unwrap();
+    for n in 200..203 {
+        assert_eq!(
+            store.state(&subject(n), None).await.unwrap(),
+            ConsentState::OptedIn {
+                since_ms: 6_000 + i64::from(n)
+            }
+        );
+    }
+
     // Another channel is another subject.
     let anna_whatsapp = Subject::new(&ChannelKind::WhatsApp, &Address::phone("+491510000001").unwrap());
     assert_eq!(
