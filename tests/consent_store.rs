@@ -74,3 +74,61 @@ async fn concurrent_appends_are_all_kept() {
     assert_eq!(store.records(&subject(7)).await.unwrap().len(), 80);
     std::fs::remove_dir_all(path.parent().unwrap()).ok();
 }
+
+/// The child half of the crash test: appends an opt-out, says so, and waits to be killed.
+/// Not a test of its own: `an_opt_out_survives_sigkill` runs it in a child process.
+#[tokio::test]
+#[ignore = "the child process of an_opt_out_survives_sigkill"]
+async fn crash_child() {
+    let path = std::env::var("SWITCHBOARD_CRASH_DB").expect("started by an_opt_out_survives_sigkill");
+    let store = SqliteStore::open(&path).await.unwrap();
+    store
+        .append(&record(
+            &subject(42),
+            None,
+            switchboard::ConsentAction::OptOut,
+            42,
+        ))
+        .await
+        .unwrap();
+    println!("APPENDED");
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+}
+
+#[tokio::test]
+async fn an_opt_out_survives_sigkill() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let path = temp_db("crash");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SWITCHBOARD_CRASH_DB", &path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let appended = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("APPENDED"));
+    // SIGKILL the moment `append` has returned: no destructor, no flush, no checkpoint runs.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(appended, "the child never recorded the opt-out");
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(
+        store.state(&subject(42), None).await.unwrap().is_opted_out(),
+        "the opt-out was lost"
+    );
+    std::fs::remove_dir_all(path.parent().unwrap()).ok();
+}
