@@ -425,54 +425,33 @@ impl Client {
     /// Messages API has no idempotency key); a 429 is retried, Twilio never processed it.
     pub async fn send(&self, message: &SendMessage) -> Result<Message> {
         message.validate()?;
-        let body = Bytes::from(message.to_form());
-        let op = Operation {
-            name: "send_message",
-            idempotent: false,
-        };
-        let uri = &self.inner.messages_uri;
-        self.inner
-            .exec
-            .execute(
-                op,
-                &|| Ok(self.request(Method::POST, uri.clone(), body.clone())),
-                &decode,
-            )
-            .await
+        let uri = self.inner.messages_uri.clone();
+        self.call(
+            "send_message",
+            false,
+            Method::POST,
+            uri,
+            Bytes::from(message.to_form()),
+        )
+        .await
     }
 
     /// Fetches a message by SID.
     pub async fn fetch(&self, sid: &str) -> Result<Message> {
-        let uri = self.message_uri(sid)?;
-        let op = Operation {
-            name: "fetch_message",
-            idempotent: true,
-        };
-        self.inner
-            .exec
-            .execute(
-                op,
-                &|| Ok(self.request(Method::GET, uri.clone(), Bytes::new())),
-                &decode,
-            )
-            .await
+        self.call(
+            "fetch_message",
+            true,
+            Method::GET,
+            self.message_uri(sid)?,
+            Bytes::new(),
+        )
+        .await
     }
 
     /// Cancels a scheduled message.
     pub async fn cancel(&self, sid: &str) -> Result<Message> {
-        let uri = self.message_uri(sid)?;
-        let op = Operation {
-            name: "cancel_message",
-            idempotent: true,
-        };
         let body = Bytes::from_static(b"Status=canceled");
-        self.inner
-            .exec
-            .execute(
-                op,
-                &|| Ok(self.request(Method::POST, uri.clone(), body.clone())),
-                &decode,
-            )
+        self.call("cancel_message", true, Method::POST, self.message_uri(sid)?, body)
             .await
     }
 
@@ -517,15 +496,25 @@ impl Client {
     }
 
     async fn get_page(&self, uri: Uri) -> Result<MessagePage> {
-        let op = Operation {
-            name: "list_messages",
-            idempotent: true,
-        };
+        self.call("list_messages", true, Method::GET, uri, Bytes::new())
+            .await
+    }
+
+    /// Runs one API call through the executor and decodes Twilio's answer.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &'static str,
+        idempotent: bool,
+        method: Method,
+        uri: Uri,
+        body: Bytes,
+    ) -> Result<T> {
+        let op = Operation { name, idempotent };
         self.inner
             .exec
             .execute(
                 op,
-                &|| Ok(self.request(Method::GET, uri.clone(), Bytes::new())),
+                &|| Ok(self.request(method.clone(), uri.clone(), body.clone())),
                 &decode,
             )
             .await
