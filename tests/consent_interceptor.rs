@@ -144,3 +144,128 @@ async fn keywords_and_signals_drive_the_guard() {
         .unwrap();
     guarded.send(&news).await.unwrap();
 }
+
+fn failed_status(code: i64, at: i64) -> InboundEvent {
+    let payload = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"metadata": {"phone_number_id": "106540352242922"},
+            "statuses": [{"id": "wamid.news1", "status": "failed", "timestamp": at.to_string(),
+                "recipient_id": "4917612345678",
+                "errors": [{"code": code, "title": "Message failed to send because the user has opted out of marketing messages"}]}]}}]}]});
+    parse(payload.to_string().as_bytes())
+        .unwrap()
+        .into_events()
+        .remove(0)
+}
+
+#[tokio::test]
+async fn a_failed_delivery_with_131050_records_a_marketing_opt_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.x"}]})))
+        .mount(&server)
+        .await;
+    let client = switchboard::whatsapp::Client::builder()
+        .access_token("t")
+        .phone_number_id("106540352242922")
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    let ledger: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+    let interceptor = ConsentInterceptor::new(Arc::clone(&ledger));
+    let anna = Address::phone("+4917612345678").unwrap();
+    let subject = Subject::new(&ChannelKind::WhatsApp, &anna);
+    let news = OutboundMessage::text(anna.clone(), "News")
+        .category(MessageCategory::Marketing)
+        .topic("news");
+    let guarded = ConsentGuard::new(client.clone(), Arc::clone(&ledger));
+
+    ledger
+        .append(
+            &switchboard::consent::ConsentRecord::new(
+                subject.clone(),
+                Some("news"),
+                ConsentAction::OptIn,
+                Source::WebForm,
+                switchboard::consent::Evidence::web_form("https://shop.example/news", "192.0.2.1"),
+            )
+            .at(1_000),
+        )
+        .await
+        .unwrap();
+    guarded.send(&news).await.unwrap();
+
+    // Another failure code is the app's business only.
+    assert_eq!(
+        interceptor
+            .process(&failed_status(131026, 2), &client)
+            .await
+            .unwrap(),
+        Handled::No
+    );
+    let handled = interceptor
+        .process(&failed_status(131050, 2), &client)
+        .await
+        .unwrap();
+    assert_eq!(
+        handled,
+        Handled::Recorded {
+            topic: Some(MARKETING.to_owned())
+        }
+    );
+    let last = ledger.records(&subject).await.unwrap().pop().unwrap();
+    assert_eq!(last.source, Source::Provider);
+    assert_eq!(last.evidence.message_id.as_deref(), Some("wamid.news1"));
+    let before = server.received_requests().await.unwrap().len();
+    assert!(guarded.send(&news).await.is_err());
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn the_guard_records_twilio_21610_and_refuses_the_next_send_locally() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"code": 21610,
+            "message": "Attempt to send to unsubscribed recipient", "status": 400})))
+        .mount(&server)
+        .await;
+    let twilio = switchboard::sms::twilio::Client::builder()
+        .account_sid("AC00000000000000000000000000000000")
+        .auth_token("token")
+        .base_url(server.uri())
+        .default_sender("+14155552345")
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let ledger: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+    let guarded = ConsentGuard::new(twilio, Arc::clone(&ledger));
+    let ben = Address::phone("+4915112345678").unwrap();
+    let code =
+        OutboundMessage::text(ben.clone(), "Your code is 123456").category(MessageCategory::Transactional);
+
+    let first = guarded.send(&code).await.unwrap_err();
+    assert_eq!(
+        first.provider_code(),
+        Some(21610),
+        "the provider's error is returned as is"
+    );
+    let records = ledger
+        .records(&Subject::new(&ChannelKind::Sms, &ben))
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        (records[0].source, records[0].topic.as_deref()),
+        (Source::Provider, None)
+    );
+
+    let second = guarded.send(&code).await.unwrap_err();
+    assert!(matches!(
+        second.kind(),
+        switchboard::ErrorKind::ConsentDenied { .. }
+    ));
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "refused without a request"
+    );
+}

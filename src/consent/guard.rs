@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::store::{ConsentState, ConsentStore, Subject};
+use super::store::{ConsentRecord, ConsentState, ConsentStore, Evidence, Source, Subject};
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{ConsentDenial, Error, ErrorKind, Result};
+use crate::inbound::ConsentAction;
 use crate::message::{MessageCategory, OutboundMessage, SendReceipt};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
@@ -16,7 +17,8 @@ use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 /// a marketing message needs an active opt-in for its [`topic`](OutboundMessage::topic) (or
 /// for everything) and no platform marketing stop in force ([`MARKETING`](super::MARKETING));
 /// a service or transactional message needs the recipient not to have opted out of
-/// everything. A refusal is [`ErrorKind::ConsentDenied`].
+/// everything. A refusal is [`ErrorKind::ConsentDenied`]. When the provider itself refuses
+/// a message as opted out (WhatsApp 131050, Twilio 21610), the guard records that opt-out.
 ///
 /// ```no_run
 /// # async fn run(client: switchboard::whatsapp::Client) -> switchboard::Result<()> {
@@ -88,6 +90,35 @@ impl<C: Channel> ConsentGuard<C> {
     }
 }
 
+impl<C: Channel> ConsentGuard<C> {
+    /// Records the opt-out behind a provider's refusal (WhatsApp 131050, Twilio 21610), so
+    /// the next message to this person is refused here, without a billed request. The
+    /// send's own error is what the caller needs; a failure to record is only logged.
+    async fn record_refusal(&self, message: &OutboundMessage, error: &Error) {
+        let kind = self.inner.kind();
+        let Some(topic) = error
+            .provider_code()
+            .and_then(|code| super::provider_opt_out(&kind, code))
+        else {
+            return;
+        };
+        let evidence = Evidence {
+            text: error.api_error().map(|api| api.message.clone()),
+            ..Evidence::default()
+        };
+        let record = ConsentRecord::new(
+            Subject::new(&kind, &message.to),
+            topic,
+            ConsentAction::OptOut,
+            Source::Provider,
+            evidence,
+        );
+        if let Err(store_error) = self.store.append(&record).await {
+            tracing::warn!(error = %store_error, channel = %kind, "could not record a provider opt-out");
+        }
+    }
+}
+
 #[async_trait]
 impl<C: Channel> Channel for ConsentGuard<C> {
     fn kind(&self) -> ChannelKind {
@@ -100,7 +131,11 @@ impl<C: Channel> Channel for ConsentGuard<C> {
 
     async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
         self.check(message).await?;
-        self.inner.send(message).await
+        let result = self.inner.send(message).await;
+        if let Err(error) = &result {
+            self.record_refusal(message, error).await;
+        }
+        result
     }
 
     fn handle_webhook(&self, request: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {

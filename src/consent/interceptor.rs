@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::keywords::{Intent, Keywords};
 use super::store::{ConsentRecord, ConsentStore, Evidence, Source, Subject};
-use crate::address::Address;
+use crate::address::{Address, PhoneNumber};
 use crate::channel::Channel;
 use crate::error::Result;
-use crate::inbound::{ConsentAction, InboundContent, InboundEvent, Sender};
+use crate::inbound::{ConsentAction, DeliveryStatus, InboundContent, InboundEvent, Sender};
 use crate::message::{MessageCategory, OutboundMessage};
 
 /// What the interceptor did with an event.
@@ -24,6 +24,12 @@ pub enum Handled {
         /// The action recorded; `None` for HELP.
         action: Option<ConsentAction>,
         /// The topic, for topic keywords.
+        topic: Option<String>,
+    },
+    /// A failed delivery whose error code is an opt-out (WhatsApp 131050, Twilio 21610):
+    /// the opt-out is recorded, and the app should still handle the failure.
+    Recorded {
+        /// The opt-out's topic; `None` for everything.
         topic: Option<String>,
     },
 }
@@ -141,7 +147,8 @@ impl ConsentInterceptor {
     /// Handles one event. A keyword message is recorded first (durably), then answered
     /// once through `reply_channel`: pass the channel *without* a consent guard, or the
     /// confirmation of a STOP would itself be refused. A platform signal (WhatsApp's
-    /// marketing stop/resume, Twilio's `OptOutType`) is recorded with source `Provider`.
+    /// marketing stop/resume, Twilio's `OptOutType`) is recorded with source `Provider`, and so
+    /// is a failed delivery whose error is an opt-out (WhatsApp 131050, Twilio 21610).
     pub async fn process(&self, event: &InboundEvent, reply_channel: &dyn Channel) -> Result<Handled> {
         match event {
             InboundEvent::Message(message) => {
@@ -212,9 +219,50 @@ impl ConsentInterceptor {
                     topic: topic.map(str::to_owned),
                 })
             }
+            InboundEvent::Status(status) if status.status == DeliveryStatus::Failed => {
+                let refusal = status.errors.iter().find_map(|e| {
+                    e.code
+                        .and_then(|code| super::provider_opt_out(&status.channel, code))
+                        .map(|topic| (topic, e))
+                });
+                let (Some((topic, error)), Some(address)) =
+                    (refusal, status.recipient.as_deref().and_then(recipient))
+                else {
+                    return Ok(Handled::No);
+                };
+                let evidence = Evidence {
+                    message_id: Some(status.message_id.clone()),
+                    text: Some(error.message.clone()),
+                    ..Evidence::default()
+                };
+                let mut record = ConsentRecord::new(
+                    Subject::new(&status.channel, &address),
+                    topic,
+                    ConsentAction::OptOut,
+                    Source::Provider,
+                    evidence,
+                );
+                if let Some(seconds) = status.timestamp {
+                    record = record.at(seconds.saturating_mul(1000));
+                }
+                self.store.append(&record).await?;
+                Ok(Handled::Recorded {
+                    topic: topic.map(str::to_owned),
+                })
+            }
             _ => Ok(Handled::No),
         }
     }
+}
+
+/// A status's recipient as an address: E.164, WhatsApp's bare digits, else a user id.
+fn recipient(raw: &str) -> Option<Address> {
+    if raw.starts_with('+') {
+        return Address::phone(raw).ok();
+    }
+    PhoneNumber::from_digits(raw)
+        .map(Address::Phone)
+        .or_else(|| Address::user(raw).ok())
 }
 
 fn address(sender: &Sender) -> Option<Address> {

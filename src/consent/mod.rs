@@ -29,3 +29,15 @@ pub use store::{ConsentRecord, ConsentState, ConsentStore, Evidence, MemoryStore
 /// marketing messages"): while it is opted out, the guard refuses every marketing message,
 /// whatever its own topic.
 pub const MARKETING: &str = "marketing";
+
+/// The opt-out a provider's error code stands for, as the topic it covers (`None`: all):
+/// WhatsApp 131050 (the person stopped marketing messages) and Twilio 21610 (the number
+/// replied STOP). Both arrive as send errors or failed delivery statuses, and both are
+/// recorded with source [`Source::Provider`] so the next send is refused locally.
+pub(crate) fn provider_opt_out(channel: &crate::ChannelKind, code: i64) -> Option<Option<&'static str>> {
+    match (channel, code) {
+        (crate::ChannelKind::WhatsApp, 131_050) => Some(Some(MARKETING)),
+        (crate::ChannelKind::Sms, 21_610) => Some(None),
+        _ => None,
+    }
+}
