@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use switchboard::consent::sqlite::SqliteStore;
-use switchboard::consent::{ConsentRecord, ConsentStore, Evidence, Source, Subject};
+use switchboard::consent::{ConsentRecord, ConsentStore, ErasureKey, Evidence, Source, Subject};
 use switchboard::{Address, ChannelKind, ConsentAction};
 
 const SUBJECTS: u32 = 1_000_000;
@@ -75,12 +75,15 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let dir = std::env::temp_dir().join(format!("switchboard-consent-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let sqlite: Arc<dyn ConsentStore> = rt.block_on(async {
+    let sqlite = rt.block_on(async {
         let store = SqliteStore::open(dir.join("consent.db")).await.unwrap();
         fill(&store).await;
-        Arc::new(store)
+        store
     });
-    bench_store(c, &rt, "sqlite", sqlite);
+    bench_store(c, &rt, "sqlite", Arc::new(sqlite.clone()));
+    // With an erasure key, every lookup also consults the tombstones.
+    let key = ErasureKey::new([7u8; 32]).unwrap();
+    bench_store(c, &rt, "sqlite_erasure_key", Arc::new(sqlite.erasure_key(key)));
 
     #[cfg(feature = "postgres")]
     {

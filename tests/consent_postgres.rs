@@ -6,7 +6,9 @@
 
 mod consent_suite;
 
-use consent_suite::{batch, behaviour};
+use std::sync::Arc;
+
+use consent_suite::{batch, behaviour, deduplication, erasure, erasure_needs_a_key, key};
 use switchboard::consent::ConsentStore;
 use switchboard::consent::postgres::PostgresStore;
 
@@ -58,6 +60,22 @@ async fn postgres_store_behaves_like_every_store() {
             .unwrap()
             .is_opted_out()
     );
+    drop_schema(&schema).await;
+}
+
+#[tokio::test]
+async fn postgres_erasure_and_deduplication() {
+    let (store, schema) = fresh_store("erasure").await;
+    erasure_needs_a_key(&store).await;
+    erasure(&store.clone().erasure_key(key())).await;
+    deduplication(
+        Arc::new(store.deduplicator()),
+        &store
+            .deduplicator()
+            .retention(std::time::Duration::from_millis(1)),
+    )
+    .await;
+    assert!(store.deduplicator().purge().await.is_ok());
     drop_schema(&schema).await;
 }
 

@@ -4,10 +4,12 @@ mod consent_suite;
 
 use std::sync::Arc;
 
-use consent_suite::{batch, behaviour, record, subject};
-use switchboard::ConsentAction::OptIn;
+use consent_suite::{batch, behaviour, deduplication, erasure, erasure_needs_a_key, key, record, subject};
+use switchboard::ConsentAction::{OptIn, OptOut};
 use switchboard::consent::sqlite::SqliteStore;
-use switchboard::consent::{ConsentStore, MemoryStore};
+use switchboard::consent::{ConsentState, ConsentStore, LinkedStore, MemoryStore, Subject};
+use switchboard::webhook::MemoryDeduplicator;
+use switchboard::{Address, ChannelKind};
 
 #[tokio::test]
 async fn memory_store() {
@@ -19,6 +21,111 @@ async fn memory_store() {
 async fn sqlite_in_memory() {
     behaviour(&SqliteStore::in_memory().await.unwrap()).await;
     batch(&SqliteStore::in_memory().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn erasure_keeps_opt_outs_in_every_store() {
+    erasure(&MemoryStore::new().erasure_key(key())).await;
+    erasure(&SqliteStore::in_memory().await.unwrap().erasure_key(key())).await;
+    erasure_needs_a_key(&MemoryStore::new()).await;
+    erasure_needs_a_key(&SqliteStore::in_memory().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn an_erased_number_is_gone_from_the_sqlite_files() {
+    let path = temp_db("erase");
+    let store = SqliteStore::open(&path).await.unwrap().erasure_key(key());
+    let number = "+4915199887766";
+    let person = Subject::new(&ChannelKind::Sms, &Address::phone(number).unwrap());
+    for at in 0..50 {
+        store.append(&record(&person, None, OptOut, at)).await.unwrap();
+    }
+    store.append(&record(&subject(1), None, OptIn, 1)).await.unwrap();
+    store.erase(&person).await.unwrap();
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(path.parent().unwrap()).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(!bytes.is_empty());
+    assert!(
+        !bytes.windows(number.len()).any(|w| w == number.as_bytes()),
+        "the number is still in the database or its WAL"
+    );
+    assert!(store.state(&person, None).await.unwrap().is_opted_out());
+    drop(store);
+    let reopened = SqliteStore::open(&path).await.unwrap().erasure_key(key());
+    assert!(reopened.state(&person, None).await.unwrap().is_opted_out());
+    std::fs::remove_dir_all(path.parent().unwrap()).ok();
+}
+
+#[tokio::test]
+async fn deduplicators_are_atomic_and_expire() {
+    deduplication(
+        Arc::new(MemoryDeduplicator::default()),
+        &MemoryDeduplicator::new(100, std::time::Duration::from_millis(1)),
+    )
+    .await;
+    let path = temp_db("dedup");
+    let store = SqliteStore::open(&path).await.unwrap();
+    deduplication(
+        Arc::new(store.deduplicator()),
+        &store
+            .deduplicator()
+            .retention(std::time::Duration::from_millis(1)),
+    )
+    .await;
+    // Durable: a new process (here, a new pool) still knows the key.
+    let again = SqliteStore::open(&path).await.unwrap().deduplicator();
+    use switchboard::webhook::Deduplicator;
+    assert!(!again.first_sighting("whatsapp:wamid.1").await.unwrap());
+    assert!(again.purge().await.is_ok());
+    std::fs::remove_dir_all(path.parent().unwrap()).ok();
+}
+
+#[tokio::test]
+async fn linked_store_joins_sms_and_whatsapp_by_number() {
+    let store = LinkedStore::by_phone(SqliteStore::in_memory().await.unwrap().erasure_key(key()));
+    let number = Address::phone("+4917612345678").unwrap();
+    let sms = Subject::new(&ChannelKind::Sms, &number);
+    let whatsapp = Subject::new(&ChannelKind::WhatsApp, &number);
+    let x_user = Subject::new(
+        &ChannelKind::custom("telegram"),
+        &Address::user("4917612345678").unwrap(),
+    );
+
+    store
+        .append(&record(&whatsapp, None, OptIn, 1_000))
+        .await
+        .unwrap();
+    assert!(store.state(&sms, None).await.unwrap().is_opted_in());
+    store.append(&record(&sms, None, OptOut, 2_000)).await.unwrap();
+    assert_eq!(
+        store
+            .states(&[whatsapp.clone(), x_user.clone(), sms.clone()], None)
+            .await
+            .unwrap(),
+        vec![
+            ConsentState::OptedOut { since_ms: 2_000 },
+            ConsentState::Unknown,
+            ConsentState::OptedOut { since_ms: 2_000 }
+        ]
+    );
+    // Per channel, the records stay where they were made.
+    assert_eq!(store.inner().records(&whatsapp).await.unwrap().len(), 1);
+    let export = store.export(&whatsapp).await.unwrap();
+    assert_eq!(
+        export
+            .records
+            .iter()
+            .map(|r| r.subject.channel.as_str())
+            .collect::<Vec<_>>(),
+        vec!["whatsapp", "sms"]
+    );
+    // Erasing the person erases both channels and keeps the opt-out for both.
+    let done = store.erase(&whatsapp).await.unwrap();
+    assert_eq!((done.records_erased, done.opt_outs_kept), (2, 1));
+    assert!(store.state(&whatsapp, None).await.unwrap().is_opted_out());
+    assert!(store.inner().state(&sms, None).await.unwrap().is_opted_out());
 }
 
 fn temp_db(name: &str) -> std::path::PathBuf {

@@ -7,6 +7,10 @@
 //!   [`MemoryStore`] serves tests; `sqlite::SqliteStore` is the embedded, durable default
 //!   (feature `sqlite`); `postgres::PostgresStore` shares one ledger between app instances
 //!   (feature `postgres`).
+//!   [`LinkedStore`] links one person's SMS and WhatsApp consent by phone number.
+//! - GDPR: [`ConsentStore::export`] hands a person every record as JSON;
+//!   [`ConsentStore::erase`] removes their address while keeping any opt-out in force as a
+//!   tombstone keyed by an [`ErasureKey`].
 //! - [`ConsentGuard`] wraps any channel and refuses, without a request, every message its
 //!   recipient has not consented to.
 //! - [`ConsentInterceptor`] records STOP, START and HELP messages and the platforms' own
@@ -15,6 +19,7 @@
 mod guard;
 mod interceptor;
 pub mod keywords;
+mod linked;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -23,7 +28,11 @@ pub mod store;
 
 pub use guard::ConsentGuard;
 pub use interceptor::{ConsentInterceptor, Handled, Replies};
-pub use store::{ConsentRecord, ConsentState, ConsentStore, Evidence, MemoryStore, Source, Subject};
+pub use linked::LinkedStore;
+pub use store::{
+    ConsentExport, ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Evidence, MemoryStore,
+    Source, Subject,
+};
 
 /// The topic under which platform-level marketing opt-outs are recorded (WhatsApp's "stop
 /// marketing messages"): while it is opted out, the guard refuses every marketing message,

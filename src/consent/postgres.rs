@@ -9,10 +9,13 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, by_channel, fold_rows, latest_state,
-    stored_record,
+    ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, action_str, by_channel,
+    fold_rows, latest_state, no_erasure_key, now_ms, parse_action, stored_record, tombstone_positions,
+    tombstones,
 };
 use crate::error::{Error, Result};
+use crate::webhook::Deduplicator;
+use crate::webhook::dedup::{DEFAULT_RETENTION, Purge};
 
 const BACKEND: &str = "postgres";
 
@@ -38,6 +41,7 @@ fn db(err: sqlx::Error) -> Error {
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    erasure_key: Option<ErasureKey>,
 }
 
 impl PostgresStore {
@@ -71,9 +75,33 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(db)?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            erasure_key: None,
+        };
         store.migrate(schema).await?;
         Ok(store)
+    }
+
+    /// Uses this key for erasure tombstones ([`ConsentStore::erase`]); lookups then also
+    /// consult the tombstones. Every instance sharing the ledger needs the same key.
+    #[must_use]
+    pub fn erasure_key(mut self, key: ErasureKey) -> Self {
+        self.erasure_key = Some(key);
+        self
+    }
+
+    /// A durable webhook [`Deduplicator`] in the same database, shared by every instance
+    /// that receives webhooks; remembers keys for 7 days and 1 hour (Meta's retry horizon).
+    pub fn deduplicator(&self) -> PostgresDeduplicator {
+        PostgresDeduplicator {
+            pool: self.pool.clone(),
+            purge: Purge::new(DEFAULT_RETENTION),
+        }
+    }
+
+    fn tombstone_id(&self, subject: &Subject) -> Option<String> {
+        self.erasure_key.as_ref().map(|key| key.tombstone_id(subject))
     }
 
     async fn migrate(&self, schema: Option<&str>) -> Result<()> {
@@ -100,7 +128,21 @@ impl PostgresStore {
                 evidence TEXT NOT NULL,
                 at_ms BIGINT NOT NULL
             )",
-            "CREATE INDEX IF NOT EXISTS consent_records_subject ON consent_records (channel, address, at_ms)",
+            // Covers every lookup (an index-only scan for batches).
+            "CREATE INDEX IF NOT EXISTS consent_records_lookup
+                ON consent_records (channel, address, topic, action, at_ms)",
+            "DROP INDEX IF EXISTS consent_records_subject",
+            "CREATE TABLE IF NOT EXISTS consent_tombstones (
+                subject_hash TEXT NOT NULL,
+                topic TEXT,
+                at_ms BIGINT NOT NULL
+            )",
+            "CREATE INDEX IF NOT EXISTS consent_tombstones_subject ON consent_tombstones (subject_hash)",
+            "CREATE TABLE IF NOT EXISTS webhook_dedup (
+                key TEXT PRIMARY KEY,
+                seen_at_ms BIGINT NOT NULL
+            )",
+            "CREATE INDEX IF NOT EXISTS webhook_dedup_seen ON webhook_dedup (seen_at_ms)",
         ] {
             sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
         }
@@ -142,15 +184,22 @@ impl ConsentStore for PostgresStore {
     }
 
     async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
+        // Tombstones count as opt-outs; without a key the hash is NULL and matches none.
         let row = sqlx::query_as::<_, (String, i64)>(
-            "SELECT action, at_ms FROM consent_records
-             WHERE channel = $1 AND address = $2 AND (topic IS NULL OR topic = $3)
+            "SELECT action, at_ms FROM (
+                SELECT action, at_ms FROM consent_records
+                WHERE channel = $1 AND address = $2 AND (topic IS NULL OR topic = $3)
+                UNION ALL
+                SELECT 'opt_out', at_ms FROM consent_tombstones
+                WHERE subject_hash = $4 AND (topic IS NULL OR topic = $3)
+             ) AS matching
              ORDER BY at_ms DESC, CASE action WHEN 'opt_out' THEN 0 ELSE 1 END
              LIMIT 1",
         )
         .bind(&subject.channel)
         .bind(&subject.address)
         .bind(topic)
+        .bind(self.tombstone_id(subject))
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
@@ -167,6 +216,22 @@ impl ConsentStore for PostgresStore {
                      WHERE channel = $1 AND address = ANY($2) AND (topic IS NULL OR topic = $3)",
                 )
                 .bind(channel)
+                .bind(chunk)
+                .bind(topic)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+                fold_rows(&mut states, &positions, rows, topic);
+            }
+        }
+        if let Some(key) = &self.erasure_key {
+            let positions = tombstone_positions(key, subjects);
+            let hashes: Vec<&str> = positions.keys().map(String::as_str).collect();
+            for chunk in hashes.chunks(BATCH) {
+                let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
+                    "SELECT subject_hash, topic, 'opt_out', at_ms FROM consent_tombstones
+                     WHERE subject_hash = ANY($1) AND (topic IS NULL OR topic = $2)",
+                )
                 .bind(chunk)
                 .bind(topic)
                 .fetch_all(&self.pool)
@@ -193,5 +258,93 @@ impl ConsentStore for PostgresStore {
                 stored_record(BACKEND, subject, topic, &action, &source, &evidence, at_ms)
             })
             .collect()
+    }
+
+    async fn erase(&self, subject: &Subject) -> Result<Erasure> {
+        let id = self.tombstone_id(subject).ok_or_else(no_erasure_key)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Read and delete in one statement, tombstones in the same transaction: another
+        // instance sees the records or the tombstones, never neither.
+        let rows: Vec<(Option<String>, String, i64)> = sqlx::query_as(
+            "DELETE FROM consent_records WHERE channel = $1 AND address = $2
+             RETURNING topic, action, at_ms",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let kept = tombstones(
+            rows.iter()
+                .filter_map(|(t, a, at)| parse_action(a).map(|a| (t.as_deref(), a, *at))),
+        );
+        let topics: Vec<Option<String>> = kept.iter().map(|(t, _)| t.clone()).collect();
+        let times: Vec<i64> = kept.iter().map(|(_, at)| *at).collect();
+        sqlx::query(
+            "INSERT INTO consent_tombstones (subject_hash, topic, at_ms)
+             SELECT $1, * FROM unnest($2::text[], $3::bigint[])",
+        )
+        .bind(&id)
+        .bind(&topics)
+        .bind(&times)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Erasure {
+            records_erased: rows.len() as u64,
+            opt_outs_kept: kept.len(),
+        })
+    }
+}
+
+/// A durable webhook [`Deduplicator`] in PostgreSQL, from [`PostgresStore::deduplicator`]:
+/// of several instances receiving the same event, exactly one handles it. A key is a first
+/// sighting again once older than the retention; expired keys are purged now and then.
+#[derive(Debug, Clone)]
+pub struct PostgresDeduplicator {
+    pool: PgPool,
+    purge: Purge,
+}
+
+impl PostgresDeduplicator {
+    /// Remembers keys for this long instead.
+    #[must_use]
+    pub fn retention(mut self, retention: std::time::Duration) -> Self {
+        self.purge = Purge::new(retention);
+        self
+    }
+
+    /// Deletes the expired keys now; returns how many.
+    pub async fn purge(&self) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM webhook_dedup WHERE seen_at_ms < $1")
+            .bind(self.purge.cutoff_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl Deduplicator for PostgresDeduplicator {
+    async fn first_sighting(&self, key: &str) -> Result<bool> {
+        // One atomic statement: a new key is inserted, an expired one refreshed, a live one
+        // left alone (no row changed).
+        let done = sqlx::query(
+            "INSERT INTO webhook_dedup (key, seen_at_ms) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET seen_at_ms = excluded.seen_at_ms
+             WHERE webhook_dedup.seen_at_ms < $3",
+        )
+        .bind(key)
+        .bind(now_ms())
+        .bind(self.purge.cutoff_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if self.purge.due() {
+            self.purge().await?;
+        }
+        Ok(done.rows_affected() == 1)
     }
 }

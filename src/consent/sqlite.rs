@@ -14,10 +14,13 @@ use sqlx::sqlite::{
 };
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Subject, action_str, by_channel, fold_rows, latest_state,
-    stored_record,
+    ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, action_str, by_channel,
+    fold_rows, latest_state, no_erasure_key, now_ms, parse_action, stored_record, tombstone_positions,
+    tombstones,
 };
 use crate::error::{Error, Result};
+use crate::webhook::Deduplicator;
+use crate::webhook::dedup::{DEFAULT_RETENTION, Purge};
 
 const BACKEND: &str = "sqlite";
 
@@ -40,6 +43,7 @@ fn db(err: sqlx::Error) -> Error {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    erasure_key: Option<ErasureKey>,
 }
 
 impl SqliteStore {
@@ -50,6 +54,8 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
+            // Erased records are overwritten, not left in free pages (GDPR).
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(10));
         Self::with_options(options, 4).await
     }
@@ -70,9 +76,33 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db)?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            erasure_key: None,
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Uses this key for erasure tombstones ([`ConsentStore::erase`]); lookups then also
+    /// consult the tombstones.
+    #[must_use]
+    pub fn erasure_key(mut self, key: ErasureKey) -> Self {
+        self.erasure_key = Some(key);
+        self
+    }
+
+    /// A durable webhook [`Deduplicator`](crate::webhook::Deduplicator) in the same file,
+    /// remembering keys for 7 days and 1 hour (Meta's retry horizon).
+    pub fn deduplicator(&self) -> SqliteDeduplicator {
+        SqliteDeduplicator {
+            pool: self.pool.clone(),
+            purge: Purge::new(DEFAULT_RETENTION),
+        }
+    }
+
+    fn tombstone_id(&self, subject: &Subject) -> Option<String> {
+        self.erasure_key.as_ref().map(|key| key.tombstone_id(subject))
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -87,7 +117,21 @@ impl SqliteStore {
                 evidence TEXT NOT NULL,
                 at_ms INTEGER NOT NULL
             )",
-            "CREATE INDEX IF NOT EXISTS consent_records_subject ON consent_records (channel, address, at_ms)",
+            // Covers every lookup, so a batch never touches the table itself.
+            "CREATE INDEX IF NOT EXISTS consent_records_lookup
+                ON consent_records (channel, address, topic, action, at_ms)",
+            "DROP INDEX IF EXISTS consent_records_subject",
+            "CREATE TABLE IF NOT EXISTS consent_tombstones (
+                subject_hash TEXT NOT NULL,
+                topic TEXT,
+                at_ms INTEGER NOT NULL
+            )",
+            "CREATE INDEX IF NOT EXISTS consent_tombstones_subject ON consent_tombstones (subject_hash)",
+            "CREATE TABLE IF NOT EXISTS webhook_dedup (
+                key TEXT PRIMARY KEY,
+                seen_at_ms INTEGER NOT NULL
+            ) WITHOUT ROWID",
+            "CREATE INDEX IF NOT EXISTS webhook_dedup_seen ON webhook_dedup (seen_at_ms)",
         ] {
             sqlx::query(statement).execute(&self.pool).await.map_err(db)?;
         }
@@ -130,15 +174,22 @@ impl ConsentStore for SqliteStore {
     async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
         // The latest record for this topic or for everything; at the same instant an
         // opt-out first.
+        // Tombstones count as opt-outs; without a key the hash is NULL and matches none.
         let row = sqlx::query_as::<_, (String, i64)>(
-            "SELECT action, at_ms FROM consent_records
-             WHERE channel = ? AND address = ? AND (topic IS NULL OR topic IS ?)
+            "SELECT action, at_ms FROM (
+                SELECT action, at_ms FROM consent_records
+                WHERE channel = ?1 AND address = ?2 AND (topic IS NULL OR topic IS ?3)
+                UNION ALL
+                SELECT 'opt_out', at_ms FROM consent_tombstones
+                WHERE subject_hash = ?4 AND (topic IS NULL OR topic IS ?3)
+             )
              ORDER BY at_ms DESC, CASE action WHEN 'opt_out' THEN 0 ELSE 1 END
              LIMIT 1",
         )
         .bind(&subject.channel)
         .bind(&subject.address)
         .bind(topic)
+        .bind(self.tombstone_id(subject))
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
@@ -164,6 +215,23 @@ impl ConsentStore for SqliteStore {
                 fold_rows(&mut states, &positions, rows, topic);
             }
         }
+        if let Some(key) = &self.erasure_key {
+            let positions = tombstone_positions(key, subjects);
+            let hashes: Vec<&str> = positions.keys().map(String::as_str).collect();
+            for chunk in hashes.chunks(BATCH) {
+                let placeholders = vec!["?"; chunk.len()].join(", ");
+                let sql = format!(
+                    "SELECT subject_hash, topic, 'opt_out', at_ms FROM consent_tombstones
+                     WHERE subject_hash IN ({placeholders}) AND (topic IS NULL OR topic IS ?)"
+                );
+                let mut query = sqlx::query_as::<_, (String, Option<String>, String, i64)>(&sql);
+                for hash in chunk {
+                    query = query.bind(*hash);
+                }
+                let rows = query.bind(topic).fetch_all(&self.pool).await.map_err(db)?;
+                fold_rows(&mut states, &positions, rows, topic);
+            }
+        }
         Ok(states)
     }
 
@@ -182,5 +250,97 @@ impl ConsentStore for SqliteStore {
                 stored_record(BACKEND, subject, topic, &action, &source, &evidence, at_ms)
             })
             .collect()
+    }
+
+    async fn erase(&self, subject: &Subject) -> Result<Erasure> {
+        let id = self.tombstone_id(subject).ok_or_else(no_erasure_key)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Read and delete in one statement: a record appended meanwhile is either erased
+        // (and its opt-out kept) or appended after, never lost in between.
+        let rows: Vec<(Option<String>, String, i64)> = sqlx::query_as(
+            "DELETE FROM consent_records WHERE channel = ? AND address = ?
+             RETURNING topic, action, at_ms",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let kept = tombstones(
+            rows.iter()
+                .filter_map(|(t, a, at)| parse_action(a).map(|a| (t.as_deref(), a, *at))),
+        );
+        for (topic, at_ms) in &kept {
+            sqlx::query("INSERT INTO consent_tombstones (subject_hash, topic, at_ms) VALUES (?, ?, ?)")
+                .bind(&id)
+                .bind(topic)
+                .bind(at_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        // The WAL still holds the erased pages until a checkpoint: copy them into the
+        // database (where secure_delete zeroed them) and empty the log. Busy readers can
+        // delay this; the next automatic checkpoint finishes it.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(Erasure {
+            records_erased: rows.len() as u64,
+            opt_outs_kept: kept.len(),
+        })
+    }
+}
+
+/// A durable webhook [`Deduplicator`] in the consent ledger's SQLite file, from
+/// [`SqliteStore::deduplicator`]. A key is a first sighting again once older than the
+/// retention; expired keys are purged now and then.
+#[derive(Debug, Clone)]
+pub struct SqliteDeduplicator {
+    pool: SqlitePool,
+    purge: Purge,
+}
+
+impl SqliteDeduplicator {
+    /// Remembers keys for this long instead.
+    #[must_use]
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.purge = Purge::new(retention);
+        self
+    }
+
+    /// Deletes the expired keys now; returns how many.
+    pub async fn purge(&self) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM webhook_dedup WHERE seen_at_ms < ?")
+            .bind(self.purge.cutoff_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl Deduplicator for SqliteDeduplicator {
+    async fn first_sighting(&self, key: &str) -> Result<bool> {
+        // One atomic statement: a new key is inserted, an expired one refreshed, a live one
+        // left alone (no row changed).
+        let done = sqlx::query(
+            "INSERT INTO webhook_dedup (key, seen_at_ms) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET seen_at_ms = excluded.seen_at_ms
+             WHERE webhook_dedup.seen_at_ms < ?3",
+        )
+        .bind(key)
+        .bind(now_ms())
+        .bind(self.purge.cutoff_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if self.purge.due() {
+            self.purge().await?;
+        }
+        Ok(done.rows_affected() == 1)
     }
 }

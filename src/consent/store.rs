@@ -7,17 +7,19 @@
 //! "STOP" after "START NEWS" stops the news too, and "START NEWS" after "STOP" resumes only
 //! the news.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::address::{Address, mask};
 use crate::channel::ChannelKind;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::inbound::ConsentAction;
 
 /// Who a record is about: a channel and an address on it (a phone number or a platform
@@ -150,9 +152,7 @@ impl ConsentRecord {
         source: Source,
         evidence: Evidence,
     ) -> Self {
-        let at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let at_ms = now_ms();
         Self {
             subject,
             topic: topic.map(str::to_owned),
@@ -251,12 +251,22 @@ pub(crate) fn by_channel(subjects: &[Subject]) -> HashMap<&str, HashMap<&str, Ve
     groups
 }
 
+/// The tombstone ids of `subjects`, and the positions of each id (for [`fold_rows`]).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn tombstone_positions(key: &ErasureKey, subjects: &[Subject]) -> HashMap<String, Vec<usize>> {
+    let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, subject) in subjects.iter().enumerate() {
+        positions.entry(key.tombstone_id(subject)).or_default().push(i);
+    }
+    positions
+}
+
 /// Folds a backend's batch rows (`address`, `topic`, `action`, `at_ms`) for one channel into
 /// the states of the subjects at those addresses.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn fold_rows(
+pub(crate) fn fold_rows<K: std::borrow::Borrow<str> + Eq + std::hash::Hash>(
     states: &mut [ConsentState],
-    positions: &HashMap<&str, Vec<usize>>,
+    positions: &HashMap<K, Vec<usize>>,
     rows: impl IntoIterator<Item = (String, Option<String>, String, i64)>,
     topic: Option<&str>,
 ) {
@@ -297,6 +307,17 @@ impl ConsentState {
     /// Whether an opt-in is in force.
     pub fn is_opted_in(self) -> bool {
         matches!(self, Self::OptedIn { .. })
+    }
+
+    /// The later of two states, an opt-out at the same instant winning: how the states of
+    /// linked subjects (one person on SMS and WhatsApp) combine.
+    #[must_use]
+    pub fn latest(self, other: Self) -> Self {
+        match other {
+            Self::Unknown => self,
+            Self::OptedIn { since_ms } => self.fold(None, ConsentAction::OptIn, since_ms, None),
+            Self::OptedOut { since_ms } => self.fold(None, ConsentAction::OptOut, since_ms, None),
+        }
     }
 
     /// The state after `record`, if it concerns `topic` (or everything) and is not older.
@@ -353,12 +374,140 @@ pub trait ConsentStore: Send + Sync {
 
     /// Every record of `subject`, oldest first: the proof, and the GDPR export.
     async fn records(&self, subject: &Subject) -> Result<Vec<ConsentRecord>>;
+
+    /// Erases `subject` (GDPR Art. 17): every record goes, so the address is no longer
+    /// stored in clear, but each opt-out in force stays in force as a tombstone keyed by an
+    /// HMAC of the subject under the store's [`ErasureKey`]. A person who had opted out can
+    /// never be messaged again by mistake; their opt-ins are gone with the records, so
+    /// they must opt in afresh. Fails with a configuration error if the store has no key.
+    async fn erase(&self, subject: &Subject) -> Result<Erasure>;
+
+    /// Every record of `subject` as a self-describing document (GDPR Art. 15 and 20).
+    async fn export(&self, subject: &Subject) -> Result<ConsentExport> {
+        Ok(ConsentExport {
+            format: ConsentExport::FORMAT.to_owned(),
+            subject: subject.clone(),
+            exported_at_ms: now_ms(),
+            records: self.records(subject).await?,
+        })
+    }
+}
+
+/// The secret behind erasure tombstones: an HMAC-SHA256 key, so a tombstone cannot be
+/// turned back into a phone number by trying every number. Keep it out of the database
+/// (a secret manager, an environment variable); with another key, earlier tombstones no
+/// longer match. `Debug` never shows it.
+#[derive(Clone)]
+pub struct ErasureKey {
+    mac: Hmac<Sha256>,
+}
+
+impl ErasureKey {
+    /// A key from at least 16 secret bytes (32 random bytes recommended).
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self> {
+        let secret = secret.as_ref();
+        if secret.len() < 16 {
+            return Err(Error::config("an erasure key needs at least 16 bytes"));
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| Error::config("invalid erasure key"))?;
+        Ok(Self { mac })
+    }
+
+    /// The tombstone id of `subject`: hex HMAC of channel and address.
+    pub(crate) fn tombstone_id(&self, subject: &Subject) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(subject.channel.as_bytes());
+        mac.update(&[0]);
+        mac.update(subject.address.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl fmt::Debug for ErasureKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ErasureKey(..)")
+    }
+}
+
+/// What [`ConsentStore::erase`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Erasure {
+    /// Records removed.
+    pub records_erased: u64,
+    /// Opt-outs kept in force as tombstones.
+    pub opt_outs_kept: usize,
+}
+
+/// The GDPR export of one subject: every record with its evidence, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ConsentExport {
+    /// [`ConsentExport::FORMAT`], so a reader knows what it holds.
+    pub format: String,
+    /// Who.
+    pub subject: Subject,
+    /// When the export was made, in milliseconds since the Unix epoch.
+    pub exported_at_ms: i64,
+    /// Every record, oldest first.
+    pub records: Vec<ConsentRecord>,
+}
+
+impl ConsentExport {
+    /// The format name and version.
+    pub const FORMAT: &'static str = "switchboard.consent-export.v1";
+
+    /// The export as pretty-printed JSON, to hand to the person.
+    pub fn to_json(&self) -> String {
+        // Strings and integers only: serialization cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// The opt-outs in force among `records` (topic, action, time), as tombstones to keep
+/// when they are erased: one for everything, one per topic opted out on its own.
+pub(crate) fn tombstones<'a>(
+    records: impl IntoIterator<Item = (Option<&'a str>, ConsentAction, i64)> + Clone,
+) -> Vec<(Option<String>, i64)> {
+    let state = |topic: Option<&str>| {
+        records
+            .clone()
+            .into_iter()
+            .fold(ConsentState::Unknown, |s, (t, a, at)| s.fold(t, a, at, topic))
+    };
+    let everything = state(None);
+    let mut kept = Vec::new();
+    if let ConsentState::OptedOut { since_ms } = everything {
+        kept.push((None, since_ms));
+    }
+    let topics: BTreeSet<&str> = records.clone().into_iter().filter_map(|(t, _, _)| t).collect();
+    for topic in topics {
+        if let s @ ConsentState::OptedOut { since_ms } = state(Some(topic))
+            && s != everything
+        {
+            kept.push((Some(topic.to_owned()), since_ms));
+        }
+    }
+    kept
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// An in-memory [`ConsentStore`], for tests and prototypes: nothing survives the process.
 #[derive(Default)]
 pub struct MemoryStore {
-    records: Mutex<HashMap<Subject, Vec<ConsentRecord>>>,
+    erasure_key: Option<ErasureKey>,
+    inner: Mutex<Ledger>,
+}
+
+#[derive(Default)]
+struct Ledger {
+    records: HashMap<Subject, Vec<ConsentRecord>>,
+    tombstones: HashMap<String, Vec<(Option<String>, i64)>>,
 }
 
 impl MemoryStore {
@@ -367,29 +516,55 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Subject, Vec<ConsentRecord>>> {
-        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    /// Uses this key for erasure tombstones.
+    #[must_use]
+    pub fn erasure_key(mut self, key: ErasureKey) -> Self {
+        self.erasure_key = Some(key);
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn derive(&self, ledger: &Ledger, subject: &Subject, topic: Option<&str>) -> ConsentState {
+        let mut state = ledger
+            .records
+            .get(subject)
+            .map_or(ConsentState::Unknown, |records| {
+                records.iter().fold(ConsentState::Unknown, |state, r| {
+                    state.fold(r.topic.as_deref(), r.action, r.at_ms, topic)
+                })
+            });
+        if let Some(key) = &self.erasure_key
+            && let Some(kept) = ledger.tombstones.get(&key.tombstone_id(subject))
+        {
+            for (t, at_ms) in kept {
+                state = state.fold(t.as_deref(), ConsentAction::OptOut, *at_ms, topic);
+            }
+        }
+        state
     }
 }
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("subjects", &self.lock().len())
+            .field("subjects", &self.lock().records.len())
             .finish()
     }
 }
 
-fn derive(records: &[ConsentRecord], topic: Option<&str>) -> ConsentState {
-    records.iter().fold(ConsentState::Unknown, |state, r| {
-        state.fold(r.topic.as_deref(), r.action, r.at_ms, topic)
-    })
+/// The error for an erasure without a key.
+pub(crate) fn no_erasure_key() -> Error {
+    Error::config("erasing needs an erasure key: set one on the store (`erasure_key`)")
 }
 
 #[async_trait]
 impl ConsentStore for MemoryStore {
     async fn append(&self, record: &ConsentRecord) -> Result<()> {
         self.lock()
+            .records
             .entry(record.subject.clone())
             .or_default()
             .push(record.clone());
@@ -397,24 +572,37 @@ impl ConsentStore for MemoryStore {
     }
 
     async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
-        Ok(self
-            .lock()
-            .get(subject)
-            .map_or(ConsentState::Unknown, |r| derive(r, topic)))
+        Ok(self.derive(&self.lock(), subject, topic))
     }
 
     async fn states(&self, subjects: &[Subject], topic: Option<&str>) -> Result<Vec<ConsentState>> {
-        let records = self.lock();
-        Ok(subjects
-            .iter()
-            .map(|s| records.get(s).map_or(ConsentState::Unknown, |r| derive(r, topic)))
-            .collect())
+        let ledger = self.lock();
+        Ok(subjects.iter().map(|s| self.derive(&ledger, s, topic)).collect())
     }
 
     async fn records(&self, subject: &Subject) -> Result<Vec<ConsentRecord>> {
-        let mut records = self.lock().get(subject).cloned().unwrap_or_default();
+        let mut records = self.lock().records.get(subject).cloned().unwrap_or_default();
         records.sort_by_key(|r| r.at_ms);
         Ok(records)
+    }
+
+    async fn erase(&self, subject: &Subject) -> Result<Erasure> {
+        let key = self.erasure_key.as_ref().ok_or_else(no_erasure_key)?;
+        let mut ledger = self.lock();
+        let records = ledger.records.remove(subject).unwrap_or_default();
+        let kept = tombstones(records.iter().map(|r| (r.topic.as_deref(), r.action, r.at_ms)));
+        let opt_outs_kept = kept.len();
+        if !kept.is_empty() {
+            ledger
+                .tombstones
+                .entry(key.tombstone_id(subject))
+                .or_default()
+                .extend(kept);
+        }
+        Ok(Erasure {
+            records_erased: records.len() as u64,
+            opt_outs_kept,
+        })
     }
 }
 

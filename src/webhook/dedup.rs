@@ -10,8 +10,9 @@ use crate::error::Result;
 use crate::inbound::InboundEvent;
 
 /// Remembers which events were already handled. Object safe, so stores can be shared as
-/// `Arc<dyn Deduplicator>`; durable implementations (SQLite, PostgreSQL) come with the
-/// consent stores.
+/// `Arc<dyn Deduplicator>`. Durable implementations come with the consent stores:
+/// `SqliteStore::deduplicator` (feature `sqlite`) and `PostgresStore::deduplicator`
+/// (feature `postgres`, shared by several app instances).
 #[async_trait]
 pub trait Deduplicator: Send + Sync {
     /// Records `key` and says whether this is its first sighting. Must be atomic: of two
@@ -128,6 +129,40 @@ impl MemoryDeduplicator {
 impl Deduplicator for MemoryDeduplicator {
     async fn first_sighting(&self, key: &str) -> Result<bool> {
         Ok(self.first_sighting_at(key, Instant::now()))
+    }
+}
+
+/// How long durable deduplicators remember a key: 7 days and 1 hour, Meta's retry horizon.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600 + 3600);
+
+/// The retention of a durable deduplicator, and when to purge expired keys: every 1,024th
+/// sighting, so the table stays bounded without a background task.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[derive(Debug, Clone)]
+pub(crate) struct Purge {
+    retention_ms: i64,
+    sightings: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl Purge {
+    pub(crate) fn new(retention: Duration) -> Self {
+        Self {
+            retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
+            sightings: std::sync::Arc::default(),
+        }
+    }
+
+    /// Keys seen before this time (ms since the epoch) are expired.
+    pub(crate) fn cutoff_ms(&self) -> i64 {
+        crate::consent::store::now_ms().saturating_sub(self.retention_ms)
+    }
+
+    /// Whether this sighting should purge.
+    pub(crate) fn due(&self) -> bool {
+        let n = self.sightings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        n % 1024 == 1023
     }
 }
 

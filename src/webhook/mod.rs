@@ -24,7 +24,7 @@ use crate::error::RawBody;
 
 #[cfg(feature = "axum")]
 pub mod axum;
-mod dedup;
+pub(crate) mod dedup;
 pub mod standard;
 
 pub use dedup::{Deduplicator, MemoryDeduplicator, dedup};

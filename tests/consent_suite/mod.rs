@@ -1,6 +1,11 @@
 //! The behaviour every consent store must have, shared by the backends' tests.
 
-use switchboard::consent::{ConsentRecord, ConsentState, ConsentStore, Evidence, Source, Subject};
+use std::sync::Arc;
+
+use switchboard::consent::{
+    ConsentExport, ConsentRecord, ConsentState, ConsentStore, ErasureKey, Evidence, Source, Subject,
+};
+use switchboard::webhook::Deduplicator;
 use switchboard::{Address, ChannelKind, ConsentAction};
 
 pub fn subject(n: u32) -> Subject {
@@ -125,4 +130,107 @@ pub async fn batch(store: &dyn ConsentStore) {
         assert!(batch.iter().any(|s| s.is_opted_out()) && batch.iter().any(|s| s.is_opted_in()));
         assert!(batch.contains(&ConsentState::Unknown));
     }
+}
+
+pub fn key() -> ErasureKey {
+    ErasureKey::new(b"0123456789abcdef0123456789abcdef").unwrap()
+}
+
+/// `store` must have the erasure key [`key`].
+pub async fn erasure(store: &dyn ConsentStore) {
+    // Anna: in to everything, then out of the news only.
+    let anna = subject(501);
+    store.append(&record(&anna, None, OptIn, 1_000)).await.unwrap();
+    store
+        .append(&record(&anna, Some("news"), OptOut, 2_000))
+        .await
+        .unwrap();
+    let export = store.export(&anna).await.unwrap();
+    assert_eq!(export.format, ConsentExport::FORMAT);
+    assert_eq!(export.records.len(), 2);
+    let json: serde_json::Value = serde_json::from_str(&export.to_json()).unwrap();
+    assert_eq!(json["subject"]["address"], "+491510000501");
+    assert_eq!(json["records"][1]["action"], "opt_out");
+    assert_eq!(json["records"][1]["evidence"]["text"], "STOP");
+
+    let done = store.erase(&anna).await.unwrap();
+    assert_eq!((done.records_erased, done.opt_outs_kept), (2, 1));
+    assert!(
+        store.records(&anna).await.unwrap().is_empty(),
+        "no record names her"
+    );
+    assert_eq!(
+        store.state(&anna, Some("news")).await.unwrap(),
+        ConsentState::OptedOut { since_ms: 2_000 },
+        "her opt-out of the news stays in force"
+    );
+    assert_eq!(
+        store.state(&anna, None).await.unwrap(),
+        ConsentState::Unknown,
+        "her opt-in went with the records"
+    );
+
+    // Ben: out of everything; erased; in the batch still out; a later START counts.
+    let ben = subject(502);
+    store.append(&record(&ben, None, OptIn, 2_500)).await.unwrap();
+    store.append(&record(&ben, None, OptOut, 3_000)).await.unwrap();
+    assert_eq!(store.erase(&ben).await.unwrap().opt_outs_kept, 1);
+    let batch = store
+        .states(&[subject(503), ben.clone(), anna.clone()], Some("news"))
+        .await
+        .unwrap();
+    assert_eq!(
+        batch,
+        vec![
+            ConsentState::Unknown,
+            ConsentState::OptedOut { since_ms: 3_000 },
+            ConsentState::OptedOut { since_ms: 2_000 }
+        ]
+    );
+    store.append(&record(&ben, None, OptIn, 4_000)).await.unwrap();
+    assert!(store.state(&ben, Some("news")).await.unwrap().is_opted_in());
+
+    // Carl only ever opted in: nothing is kept. Erasing nobody is harmless.
+    let carl = subject(504);
+    store.append(&record(&carl, None, OptIn, 1_000)).await.unwrap();
+    assert_eq!(store.erase(&carl).await.unwrap().opt_outs_kept, 0);
+    assert_eq!(store.state(&carl, None).await.unwrap(), ConsentState::Unknown);
+    assert_eq!(store.erase(&subject(505)).await.unwrap().records_erased, 0);
+}
+
+/// A store without an erasure key refuses to erase and keeps the records.
+pub async fn erasure_needs_a_key(store: &dyn ConsentStore) {
+    let dora = subject(601);
+    store.append(&record(&dora, None, OptOut, 1_000)).await.unwrap();
+    let err = store.erase(&dora).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), switchboard::ErrorKind::Config { .. }),
+        "{err}"
+    );
+    assert_eq!(store.records(&dora).await.unwrap().len(), 1);
+}
+
+/// `dedup` must remember keys for at least a minute; `short` for 1 ms.
+pub async fn deduplication(dedup: Arc<dyn Deduplicator>, short: &dyn Deduplicator) {
+    assert!(dedup.first_sighting("whatsapp:wamid.1").await.unwrap());
+    assert!(!dedup.first_sighting("whatsapp:wamid.1").await.unwrap());
+    assert!(dedup.first_sighting("whatsapp:wamid.2").await.unwrap());
+
+    // Of many concurrent sightings of one key, exactly one is the first.
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let dedup = Arc::clone(&dedup);
+            tokio::spawn(async move { dedup.first_sighting("sms:SM42").await.unwrap() })
+        })
+        .collect();
+    let mut firsts = 0;
+    for task in tasks {
+        firsts += usize::from(task.await.unwrap());
+    }
+    assert_eq!(firsts, 1);
+
+    // After the retention, a key is new again.
+    assert!(short.first_sighting("whatsapp:wamid.3").await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(short.first_sighting("whatsapp:wamid.3").await.unwrap());
 }
