@@ -444,8 +444,58 @@ pub struct ApiError {
     pub trace_id: Option<String>,
     /// How the code is classified.
     pub class: ErrorClass,
+    /// The quotas the provider reported with the answer (X's `x-rate-limit-*` headers).
+    pub rate_limits: Option<RateLimits>,
     /// The body as received.
     pub raw: RawBody,
+}
+
+/// One quota a provider reported: calls allowed in its window, calls left, and when the
+/// window resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Calls allowed in the window.
+    pub limit: u64,
+    /// Calls left.
+    pub remaining: u64,
+    /// When the window resets.
+    pub reset_at: std::time::SystemTime,
+}
+
+/// The quotas a provider reported on one answer. X reports the endpoint's window
+/// (`x-rate-limit-*`, usually 15 minutes) and, on sends, 24-hour quotas per user and per app.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimits {
+    /// The endpoint's window.
+    pub window: Option<Quota>,
+    /// The authenticated user's 24-hour quota.
+    pub user_day: Option<Quota>,
+    /// The app's 24-hour quota.
+    pub app_day: Option<Quota>,
+}
+
+impl RateLimits {
+    /// Whether no quota was reported.
+    pub fn is_empty(&self) -> bool {
+        self.window.is_none() && self.user_day.is_none() && self.app_day.is_none()
+    }
+
+    /// The quotas that are used up.
+    pub fn exhausted(&self) -> impl Iterator<Item = &Quota> {
+        [&self.window, &self.user_day, &self.app_day]
+            .into_iter()
+            .flatten()
+            .filter(|q| q.remaining == 0)
+    }
+
+    /// How long until every used-up quota has reset, as seen at `now`; `None` if none is
+    /// used up.
+    pub fn wait_at(&self, now: std::time::SystemTime) -> Option<Duration> {
+        self.exhausted()
+            .map(|q| q.reset_at.duration_since(now).unwrap_or_default())
+            .max()
+    }
 }
 
 impl ApiError {
@@ -466,6 +516,7 @@ impl ApiError {
             details: None,
             trace_id: None,
             class,
+            rate_limits: None,
             raw: RawBody::default(),
         }
     }

@@ -8,17 +8,21 @@ pub mod consent;
 pub mod error;
 pub mod inbound;
 // Shared by the provider clients.
-#[cfg(any(feature = "whatsapp", feature = "sms"))]
+#[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
 mod executor;
-#[cfg(any(feature = "whatsapp", feature = "sms"))]
+#[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
 mod loose;
 pub mod message;
+#[cfg(any(feature = "whatsapp", feature = "twitter"))]
+mod multipart;
 pub mod retry;
 #[cfg(feature = "sms")]
 pub mod sms;
 pub mod throttle;
 pub mod transport;
-#[cfg(any(feature = "whatsapp", feature = "sms"))]
+#[cfg(feature = "twitter")]
+pub mod twitter;
+#[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
 mod validate;
 pub mod webhook;
 #[cfg(feature = "whatsapp")]
@@ -28,8 +32,8 @@ pub use address::{Address, PhoneNumber, UserId};
 pub use async_trait::async_trait;
 pub use channel::{Capabilities, Channel, ChannelExt, ChannelKind};
 pub use error::{
-    ApiError, ConsentDenial, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result,
-    ValidationError,
+    ApiError, ConsentDenial, Error, ErrorClass, ErrorKind, Problem, Quota, RateLimitScope, RateLimits,
+    RawBody, Result, ValidationError,
 };
 pub use inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,

@@ -29,7 +29,7 @@ pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opti
 }
 
 /// An id sent sometimes as a number, sometimes as a string.
-#[cfg(feature = "whatsapp")]
+#[cfg(any(feature = "whatsapp", feature = "twitter"))]
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     deserializer.deserialize_any(Loose).map(|v| match v {
         LooseValue::Int(n) => Some(n.to_string()),

@@ -289,6 +289,27 @@ pub struct Location {
 }
 
 impl Location {
+    /// The name, the address and an OpenStreetMap link, one per line: the pin as text, for
+    /// channels without locations.
+    ///
+    /// ```
+    /// let pin = switchboard::Location::new(52.52, 13.405).name("Shop");
+    /// assert_eq!(pin.to_text(), "Shop\nhttps://www.openstreetmap.org/?mlat=52.52&mlon=13.405#map=17/52.52/13.405");
+    /// ```
+    pub fn to_text(&self) -> String {
+        let mut lines: Vec<String> = [&self.name, &self.address]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        lines.push(format!(
+            "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
+            lat = self.latitude,
+            lon = self.longitude
+        ));
+        lines.join("\n")
+    }
+
     /// A pin at these coordinates.
     pub fn new(latitude: f64, longitude: f64) -> Self {
         Self {

@@ -101,6 +101,13 @@ impl ThrottleLimits {
             .per_recipient(Rate::every(Duration::from_secs(6)).burst(45))
     }
 
+    /// X DM defaults under the current pay-per-use limits: 15 sends per 15 minutes per
+    /// account (one a minute, with the whole window as a burst). X also caps an app at
+    /// 1,440 sends a day; its headers report both ([`RateLimits`](crate::RateLimits)).
+    pub fn x_dms() -> Self {
+        Self::new().per_sender(Rate::every(Duration::from_secs(60)).burst(15))
+    }
+
     /// WhatsApp defaults with a business number upgraded to `mps` messages per second
     /// (Meta allows up to 1,000).
     pub fn whatsapp_with_throughput(mps: u32) -> Result<Self, ValidationError> {

@@ -107,6 +107,7 @@ pub(crate) fn from_response(status: StatusCode, headers: &http::HeaderMap, body:
         details: graph.error_data.and_then(|d| d.details).or(graph.error_user_msg),
         trace_id: graph.fbtrace_id,
         class,
+        rate_limits: None,
         raw: RawBody::new(body),
     });
     if class == ErrorClass::RateLimited || status == StatusCode::TOO_MANY_REQUESTS {

@@ -3,7 +3,7 @@
 //! Uploaded media lives 30 days; media URLs expire after 5 minutes and need the access
 //! token to download.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::error::{Problem, Result, ValidationError};
@@ -117,26 +117,10 @@ impl MediaUpload {
 
     /// The multipart/form-data body and its boundary.
     pub(crate) fn to_multipart(&self) -> (String, Bytes) {
-        let boundary = format!("switchboard-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        let mut body = BytesMut::with_capacity(self.data.len() + 512);
-        let mut field = |name: &str, value: &str| {
-            body.put_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            );
-        };
-        field("messaging_product", "whatsapp");
-        field("type", &self.mime_type);
-        body.put_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
-                self.filename, self.mime_type
-            )
-            .as_bytes(),
-        );
-        body.put_slice(&self.data);
-        body.put_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        (boundary, body.freeze())
+        crate::multipart::form(
+            &[("messaging_product", "whatsapp"), ("type", &self.mime_type)],
+            ("file", &self.filename, &self.mime_type, &self.data),
+        )
     }
 }
 

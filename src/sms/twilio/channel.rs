@@ -43,15 +43,7 @@ pub fn to_request(message: &OutboundMessage, default_sender: Option<&str>) -> Re
                 None => request,
             }
         }
-        Content::Location(l) => {
-            let mut lines: Vec<String> = [&l.name, &l.address].into_iter().flatten().cloned().collect();
-            lines.push(format!(
-                "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
-                lat = l.latitude,
-                lon = l.longitude
-            ));
-            request.body(lines.join("\n"))
-        }
+        Content::Location(l) => request.body(l.to_text()),
         Content::Buttons(buttons) => request.body(crate::sms::reply_options(buttons)),
         Content::Template(t) => {
             let variables = (!t.params.is_empty()).then(|| {
