@@ -262,7 +262,7 @@ impl Secrets {
     }
 
     // Provider verifiers refuse everything when no secret is configured.
-    #[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
+    #[cfg(any(feature = "whatsapp", feature = "sms"))]
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
