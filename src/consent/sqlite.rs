@@ -92,7 +92,7 @@ impl SqliteStore {
         self
     }
 
-    /// A durable webhook [`Deduplicator`](crate::webhook::Deduplicator) in the same file,
+    /// A durable webhook [`Deduplicator`] in the same file,
     /// remembering keys for 7 days and 1 hour (Meta's retry horizon).
     pub fn deduplicator(&self) -> SqliteDeduplicator {
         SqliteDeduplicator {
