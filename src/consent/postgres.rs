@@ -25,6 +25,9 @@ const MIGRATION_LOCK: i64 = 0x5357_4254_434f_4e53;
 /// Subjects per batch query.
 const BATCH: usize = 10_000;
 
+/// Imports at least this large refresh the table's statistics.
+const ANALYZE_AFTER: usize = 10_000;
+
 fn db(err: sqlx::Error) -> Error {
     Error::storage(BACKEND, err)
 }
@@ -104,6 +107,14 @@ impl PostgresStore {
         self.erasure_key.as_ref().map(|key| key.tombstone_id(subject))
     }
 
+    /// Whether anyone was ever erased: until then, batches skip the tombstone lookup.
+    async fn has_tombstones(&self) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM consent_tombstones)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+
     async fn migrate(&self, schema: Option<&str>) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -180,18 +191,30 @@ impl ConsentStore for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(db)?;
+        // After a large import, refresh the planner's statistics now rather than when
+        // autovacuum gets to it: without them PostgreSQL guesses that each address matches
+        // thousands of rows and answers batch lookups with a full table scan (226 ms
+        // instead of a few for 1,000 subjects).
+        if records.len() >= ANALYZE_AFTER {
+            sqlx::query("ANALYZE consent_records")
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        }
         Ok(())
     }
 
     async fn state(&self, subject: &Subject, topic: Option<&str>) -> Result<ConsentState> {
         // Tombstones count as opt-outs; without a key the hash is NULL and matches none.
+        // The topic test is one expression, not `IS NULL OR =`: an OR makes the planner
+        // probe the index twice per address (a BitmapOr), five times slower in batches.
         let row = sqlx::query_as::<_, (String, i64)>(
             "SELECT action, at_ms FROM (
                 SELECT action, at_ms FROM consent_records
-                WHERE channel = $1 AND address = $2 AND (topic IS NULL OR topic = $3)
+                WHERE channel = $1 AND address = $2 AND COALESCE(topic = $3, topic IS NULL)
                 UNION ALL
                 SELECT 'opt_out', at_ms FROM consent_tombstones
-                WHERE subject_hash = $4 AND (topic IS NULL OR topic = $3)
+                WHERE subject_hash = $4 AND COALESCE(topic = $3, topic IS NULL)
              ) AS matching
              ORDER BY at_ms DESC, CASE action WHEN 'opt_out' THEN 0 ELSE 1 END
              LIMIT 1",
@@ -213,7 +236,7 @@ impl ConsentStore for PostgresStore {
             for chunk in addresses.chunks(BATCH) {
                 let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
                     "SELECT address, topic, action, at_ms FROM consent_records
-                     WHERE channel = $1 AND address = ANY($2) AND (topic IS NULL OR topic = $3)",
+                     WHERE channel = $1 AND address = ANY($2) AND COALESCE(topic = $3, topic IS NULL)",
                 )
                 .bind(channel)
                 .bind(chunk)
@@ -224,13 +247,17 @@ impl ConsentStore for PostgresStore {
                 fold_rows(&mut states, &positions, rows, topic);
             }
         }
-        if let Some(key) = &self.erasure_key {
+        // Records first, tombstones second: an erasure committed in between moved the
+        // opt-outs to tombstones, which this second look then sees.
+        if let Some(key) = &self.erasure_key
+            && self.has_tombstones().await?
+        {
             let positions = tombstone_positions(key, subjects);
             let hashes: Vec<&str> = positions.keys().map(String::as_str).collect();
             for chunk in hashes.chunks(BATCH) {
                 let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
                     "SELECT subject_hash, topic, 'opt_out', at_ms FROM consent_tombstones
-                     WHERE subject_hash = ANY($1) AND (topic IS NULL OR topic = $2)",
+                     WHERE subject_hash = ANY($1) AND COALESCE(topic = $2, topic IS NULL)",
                 )
                 .bind(chunk)
                 .bind(topic)

@@ -9,8 +9,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Connection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 
 use super::store::{
@@ -29,6 +31,16 @@ const BATCH: usize = 30_000;
 
 fn db(err: sqlx::Error) -> Error {
     Error::storage(BACKEND, err)
+}
+
+/// Batch lookups return their rows as one JSON array: sqlx hands each row from its worker
+/// thread separately, which cost more than the lookups themselves (13.6 ms → see the
+/// consent bench for a batch of 1,000).
+const AS_JSON: &str = "json_group_array(json_array(address, topic, action, at_ms))";
+
+/// The rows of an [`AS_JSON`] answer.
+fn json_rows(json: &str) -> Result<Vec<(String, Option<String>, String, i64)>> {
+    serde_json::from_str(json).map_err(|e| Error::storage(BACKEND, e))
 }
 
 /// The consent ledger in a SQLite file.
@@ -56,19 +68,33 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             // Erased records are overwritten, not left in free pages (GDPR).
             .pragma("secure_delete", "ON")
+            // Batch lookups seek all over the index: reading it through a memory map and
+            // a 64 MiB page cache instead of a syscall per page makes them ~25% faster.
+            .pragma("mmap_size", "268435456")
+            .pragma("cache_size", "-65536")
             .busy_timeout(Duration::from_secs(10));
-        Self::with_options(options, 4).await
+        // Switch the file to WAL and create the schema on one connection before the pool
+        // opens several: pool connections racing to change the journal mode on a new file
+        // can fail with "database is locked" at once, whatever the busy timeout.
+        let mut setup = SqliteConnection::connect_with(&options).await.map_err(db)?;
+        migrate(&mut setup).await?;
+        setup.close().await.map_err(db)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        Ok(Self {
+            pool,
+            erasure_key: None,
+        })
     }
 
     /// A ledger in memory, for tests: one connection, gone with the store.
     pub async fn in_memory() -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(db)?;
-        Self::with_options(options, 1).await
-    }
-
-    async fn with_options(options: SqliteConnectOptions, connections: u32) -> Result<Self> {
         let pool = SqlitePoolOptions::new()
-            .max_connections(connections)
+            .max_connections(1)
             // An in-memory database lives as long as its connection: keep it.
             .min_connections(1)
             .idle_timeout(None)
@@ -76,12 +102,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db)?;
-        let store = Self {
+        migrate(&mut *pool.acquire().await.map_err(db)?).await?;
+        Ok(Self {
             pool,
             erasure_key: None,
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     /// Uses this key for erasure tombstones ([`ConsentStore::erase`]); lookups then also
@@ -105,9 +130,20 @@ impl SqliteStore {
         self.erasure_key.as_ref().map(|key| key.tombstone_id(subject))
     }
 
-    async fn migrate(&self) -> Result<()> {
-        for statement in [
-            "CREATE TABLE IF NOT EXISTS consent_records (
+    /// Whether anyone was ever erased: until then, batches skip the tombstone lookup.
+    async fn has_tombstones(&self) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM consent_tombstones)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+}
+
+/// Creates the schema if needed, in one transaction; harmless to repeat.
+async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
+    let mut tx = conn.begin().await.map_err(db)?;
+    for statement in [
+        "CREATE TABLE IF NOT EXISTS consent_records (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 channel TEXT NOT NULL,
                 address TEXT NOT NULL,
@@ -117,26 +153,25 @@ impl SqliteStore {
                 evidence TEXT NOT NULL,
                 at_ms INTEGER NOT NULL
             )",
-            // Covers every lookup, so a batch never touches the table itself.
-            "CREATE INDEX IF NOT EXISTS consent_records_lookup
+        // Covers every lookup, so a batch never touches the table itself.
+        "CREATE INDEX IF NOT EXISTS consent_records_lookup
                 ON consent_records (channel, address, topic, action, at_ms)",
-            "DROP INDEX IF EXISTS consent_records_subject",
-            "CREATE TABLE IF NOT EXISTS consent_tombstones (
+        "DROP INDEX IF EXISTS consent_records_subject",
+        "CREATE TABLE IF NOT EXISTS consent_tombstones (
                 subject_hash TEXT NOT NULL,
                 topic TEXT,
                 at_ms INTEGER NOT NULL
             )",
-            "CREATE INDEX IF NOT EXISTS consent_tombstones_subject ON consent_tombstones (subject_hash)",
-            "CREATE TABLE IF NOT EXISTS webhook_dedup (
+        "CREATE INDEX IF NOT EXISTS consent_tombstones_subject ON consent_tombstones (subject_hash)",
+        "CREATE TABLE IF NOT EXISTS webhook_dedup (
                 key TEXT PRIMARY KEY,
                 seen_at_ms INTEGER NOT NULL
             ) WITHOUT ROWID",
-            "CREATE INDEX IF NOT EXISTS webhook_dedup_seen ON webhook_dedup (seen_at_ms)",
-        ] {
-            sqlx::query(statement).execute(&self.pool).await.map_err(db)?;
-        }
-        Ok(())
+        "CREATE INDEX IF NOT EXISTS webhook_dedup_seen ON webhook_dedup (seen_at_ms)",
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
     }
+    tx.commit().await.map_err(db)
 }
 
 /// The insert of one record.
@@ -203,33 +238,37 @@ impl ConsentStore for SqliteStore {
             for chunk in addresses.chunks(BATCH) {
                 let placeholders = vec!["?"; chunk.len()].join(", ");
                 let sql = format!(
-                    "SELECT address, topic, action, at_ms FROM consent_records
+                    "SELECT {AS_JSON} FROM consent_records
                      WHERE channel = ? AND address IN ({placeholders}) AND (topic IS NULL OR topic IS ?)"
                 );
-                let mut query =
-                    sqlx::query_as::<_, (String, Option<String>, String, i64)>(&sql).bind(channel);
+                let mut query = sqlx::query_scalar::<_, String>(&sql).bind(channel);
                 for address in chunk {
                     query = query.bind(*address);
                 }
-                let rows = query.bind(topic).fetch_all(&self.pool).await.map_err(db)?;
-                fold_rows(&mut states, &positions, rows, topic);
+                let rows = query.bind(topic).fetch_one(&self.pool).await.map_err(db)?;
+                fold_rows(&mut states, &positions, json_rows(&rows)?, topic);
             }
         }
-        if let Some(key) = &self.erasure_key {
+        // Records first, tombstones second: an erasure committed in between moved the
+        // opt-outs to tombstones, which this second look then sees.
+        if let Some(key) = &self.erasure_key
+            && self.has_tombstones().await?
+        {
             let positions = tombstone_positions(key, subjects);
             let hashes: Vec<&str> = positions.keys().map(String::as_str).collect();
             for chunk in hashes.chunks(BATCH) {
                 let placeholders = vec!["?"; chunk.len()].join(", ");
                 let sql = format!(
-                    "SELECT subject_hash, topic, 'opt_out', at_ms FROM consent_tombstones
+                    "SELECT json_group_array(json_array(subject_hash, topic, 'opt_out', at_ms))
+                     FROM consent_tombstones
                      WHERE subject_hash IN ({placeholders}) AND (topic IS NULL OR topic IS ?)"
                 );
-                let mut query = sqlx::query_as::<_, (String, Option<String>, String, i64)>(&sql);
+                let mut query = sqlx::query_scalar::<_, String>(&sql);
                 for hash in chunk {
                     query = query.bind(*hash);
                 }
-                let rows = query.bind(topic).fetch_all(&self.pool).await.map_err(db)?;
-                fold_rows(&mut states, &positions, rows, topic);
+                let rows = query.bind(topic).fetch_one(&self.pool).await.map_err(db)?;
+                fold_rows(&mut states, &positions, json_rows(&rows)?, topic);
             }
         }
         Ok(states)
