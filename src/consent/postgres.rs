@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, action_str, by_channel,
-    fold_rows, latest_state, no_erasure_key, now_ms, parse_action, stored_record, tombstone_positions,
-    tombstones,
+    BatchRow, ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, action_str,
+    by_channel, fold_rows, latest_state, no_erasure_key, now_ms, parse_action, stored_record,
+    tombstone_positions, tombstones,
 };
 use crate::error::{Error, Result};
 use crate::webhook::Deduplicator;
@@ -234,7 +234,7 @@ impl ConsentStore for PostgresStore {
         for (channel, positions) in by_channel(subjects) {
             let addresses: Vec<&str> = positions.keys().copied().collect();
             for chunk in addresses.chunks(BATCH) {
-                let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
+                let rows: Vec<BatchRow> = sqlx::query_as(
                     "SELECT address, topic, action, at_ms FROM consent_records
                      WHERE channel = $1 AND address = ANY($2) AND COALESCE(topic = $3, topic IS NULL)",
                 )
@@ -255,7 +255,7 @@ impl ConsentStore for PostgresStore {
             let positions = tombstone_positions(key, subjects);
             let hashes: Vec<&str> = positions.keys().map(String::as_str).collect();
             for chunk in hashes.chunks(BATCH) {
-                let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
+                let rows: Vec<BatchRow> = sqlx::query_as(
                     "SELECT subject_hash, topic, 'opt_out', at_ms FROM consent_tombstones
                      WHERE subject_hash = ANY($1) AND COALESCE(topic = $2, topic IS NULL)",
                 )

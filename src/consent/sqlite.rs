@@ -16,9 +16,9 @@ use sqlx::sqlite::{
 };
 
 use super::store::{
-    ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, action_str, by_channel,
-    fold_rows, latest_state, no_erasure_key, now_ms, parse_action, stored_record, tombstone_positions,
-    tombstones,
+    BatchRow, ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, action_str,
+    by_channel, fold_rows, latest_state, no_erasure_key, now_ms, parse_action, stored_record,
+    tombstone_positions, tombstones,
 };
 use crate::error::{Error, Result};
 use crate::webhook::Deduplicator;
@@ -39,7 +39,7 @@ fn db(err: sqlx::Error) -> Error {
 const AS_JSON: &str = "json_group_array(json_array(address, topic, action, at_ms))";
 
 /// The rows of an [`AS_JSON`] answer.
-fn json_rows(json: &str) -> Result<Vec<(String, Option<String>, String, i64)>> {
+fn json_rows(json: &str) -> Result<Vec<BatchRow>> {
     serde_json::from_str(json).map_err(|e| Error::storage(BACKEND, e))
 }
 

@@ -261,13 +261,17 @@ pub(crate) fn tombstone_positions(key: &ErasureKey, subjects: &[Subject]) -> Has
     positions
 }
 
+/// A batch row: address (or tombstone id), topic, action, time.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) type BatchRow = (String, Option<String>, String, i64);
+
 /// Folds a backend's batch rows (`address`, `topic`, `action`, `at_ms`) for one channel into
 /// the states of the subjects at those addresses.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn fold_rows<K: std::borrow::Borrow<str> + Eq + std::hash::Hash>(
     states: &mut [ConsentState],
     positions: &HashMap<K, Vec<usize>>,
-    rows: impl IntoIterator<Item = (String, Option<String>, String, i64)>,
+    rows: impl IntoIterator<Item = BatchRow>,
     topic: Option<&str>,
 ) {
     for (address, record_topic, action, at_ms) in rows {
