@@ -199,3 +199,124 @@ async fn the_denial_says_why_without_the_number() {
     );
     assert!(!format!("{err:?}").contains("4917612345678"));
 }
+
+#[tokio::test]
+async fn x_and_vonage_too_in_either_decorator_order() {
+    let store: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+    // An X user who blocked the account (recorded from the block webhook) and a number that
+    // texted STOP to the Vonage number.
+    let x_user = Address::user("3284025577").unwrap();
+    let number = Address::phone("+447700900000").unwrap();
+    record(
+        store.as_ref(),
+        ChannelKind::Twitter,
+        &x_user,
+        None,
+        ConsentAction::OptOut,
+        1,
+    )
+    .await;
+    record(
+        store.as_ref(),
+        ChannelKind::Sms,
+        &number,
+        None,
+        ConsentAction::OptOut,
+        1,
+    )
+    .await;
+
+    let x_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"data": {"dm_conversation_id": "1-2", "dm_event_id": "3"}})),
+        )
+        .mount(&x_server)
+        .await;
+    let vonage_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"message-count": "1", "messages": [{"to": "447700900000",
+            "message-id": "0C000000217B7F02", "status": "0", "remaining-balance": "15.5", "message-price": "0.0333", "network": "23410"}]})))
+        .mount(&vonage_server)
+        .await;
+    let x = || {
+        switchboard::twitter::Client::builder()
+            .oauth1(switchboard::twitter::oauth1::Credentials::new(
+                "k", "s", "t", "ts",
+            ))
+            .base_url(x_server.uri())
+            .retry_policy(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    };
+    let vonage = || {
+        switchboard::sms::vonage::Client::builder()
+            .api_key("abcd1234")
+            .api_secret("secret-value")
+            .default_from("Acme")
+            .base_url(vonage_server.uri())
+            .retry_policy(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    };
+    let channels: Vec<(Arc<dyn Channel>, Address)> = vec![
+        (
+            Arc::new(
+                x().consent_guard(Arc::clone(&store))
+                    .throttle(ThrottleLimits::x_dms()),
+            ),
+            x_user.clone(),
+        ),
+        (
+            Arc::new(
+                x().throttle(ThrottleLimits::x_dms())
+                    .consent_guard(Arc::clone(&store)),
+            ),
+            x_user.clone(),
+        ),
+        (
+            Arc::new(
+                vonage()
+                    .consent_guard(Arc::clone(&store))
+                    .throttle(ThrottleLimits::new()),
+            ),
+            number.clone(),
+        ),
+        (
+            Arc::new(
+                vonage()
+                    .throttle(ThrottleLimits::new())
+                    .consent_guard(Arc::clone(&store)),
+            ),
+            number.clone(),
+        ),
+    ];
+    for (channel, to) in &channels {
+        for category in [MessageCategory::Service, MessageCategory::Marketing] {
+            let message = OutboundMessage::text(to.clone(), "Hello").category(category);
+            assert!(matches!(
+                denied(channel.send(&message).await),
+                ConsentDenial::OptedOut { .. }
+            ));
+        }
+    }
+    assert!(
+        x_server.received_requests().await.unwrap().is_empty(),
+        "nothing reached X"
+    );
+    assert!(
+        vonage_server.received_requests().await.unwrap().is_empty(),
+        "nothing reached Vonage"
+    );
+    // Someone else is served.
+    let (x_channel, _) = &channels[0];
+    x_channel
+        .send(&OutboundMessage::text(
+            Address::user("9876543210").unwrap(),
+            "Your ticket is answered.",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(x_server.received_requests().await.unwrap().len(), 1);
+}
