@@ -4,7 +4,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use super::store::{ConsentExport, ConsentRecord, ConsentState, ConsentStore, Erasure, Subject, now_ms};
+use super::store::{ConsentRecord, ConsentState, ConsentStore, Erasure, Subject};
 use crate::channel::ChannelKind;
 use crate::error::Result;
 
@@ -120,6 +120,8 @@ impl<S: ConsentStore> ConsentStore for LinkedStore<S> {
         Ok(states)
     }
 
+    /// The records of the subject and of every subject linked to it (each names its own
+    /// channel), oldest first; the export holds them all.
     async fn records(&self, subject: &Subject) -> Result<Vec<ConsentRecord>> {
         let mut all = Vec::new();
         for linked in self.linked(subject) {
@@ -141,16 +143,5 @@ impl<S: ConsentStore> ConsentStore for LinkedStore<S> {
             total.opt_outs_kept += done.opt_outs_kept;
         }
         Ok(total)
-    }
-
-    /// The records of the subject and of every subject linked to it; each record names
-    /// its own channel.
-    async fn export(&self, subject: &Subject) -> Result<ConsentExport> {
-        Ok(ConsentExport {
-            format: ConsentExport::FORMAT.to_owned(),
-            subject: subject.clone(),
-            exported_at_ms: now_ms(),
-            records: self.records(subject).await?,
-        })
     }
 }
