@@ -16,6 +16,8 @@ pub mod message;
 #[cfg(any(feature = "whatsapp", feature = "twitter"))]
 mod multipart;
 pub mod retry;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 #[cfg(feature = "sms")]
 pub mod sms;
 pub mod throttle;

@@ -44,10 +44,13 @@ pub const SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature";
 /// );
 /// ```
 pub fn crc_response_token(consumer_secret: &[u8], crc_token: &str) -> String {
-    format!(
-        "sha256={}",
-        BASE64.encode(hmac_sha256(consumer_secret, &[crc_token.as_bytes()]))
-    )
+    signature_header(consumer_secret, crc_token.as_bytes())
+}
+
+/// The `x-twitter-webhooks-signature` value for a body: `sha256=` and the base64
+/// HMAC-SHA256 under the consumer secret (for tests and emulators).
+pub fn signature_header(consumer_secret: &[u8], body: &[u8]) -> String {
+    format!("sha256={}", BASE64.encode(hmac_sha256(consumer_secret, &[body])))
 }
 
 /// Verifies and parses X webhook requests for one app (and, optionally, knows the business
