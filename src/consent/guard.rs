@@ -63,8 +63,11 @@ impl<C: Channel> ConsentGuard<C> {
                     && let ConsentState::OptedOut { since_ms } =
                         self.store.state(&subject, Some(super::MARKETING)).await?
                 {
+                    // Say "everything" when that is what the person stopped.
+                    let everything =
+                        self.store.state(&subject, None).await? == ConsentState::OptedOut { since_ms };
                     return denied(ConsentDenial::OptedOut {
-                        topic: Some(super::MARKETING.to_owned()),
+                        topic: (!everything).then(|| super::MARKETING.to_owned()),
                         since_ms,
                     });
                 }
