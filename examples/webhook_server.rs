@@ -1,96 +1,193 @@
-//! Receives WhatsApp webhooks and prints the events:
+//! Receives WhatsApp, Twilio and X webhooks on one axum server and prints the events:
 //! `cargo run --example webhook_server --features axum`.
 //!
-//! Set `WHATSAPP_APP_SECRET` and `WHATSAPP_VERIFY_TOKEN` to your app's values and point the
-//! App Dashboard's callback URL at `https://<your host>/webhooks/whatsapp` (through a tunnel
-//! during development). With `--self-test` it posts one signed sample notification to
-//! itself, prints what it received, and exits: a check that works offline.
+//! Each provider is mounted when its secrets are set (the server says which variables are
+//! missing for the others):
+//! - `/webhooks/whatsapp`: `WHATSAPP_APP_SECRET`, `WHATSAPP_VERIFY_TOKEN` (and
+//!   `WHATSAPP_TOKEN`, `WHATSAPP_PHONE_NUMBER_ID`);
+//! - `/webhooks/twilio`: `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`;
+//! - `/webhooks/x`: `X_CONSUMER_KEY`, `X_CONSUMER_SECRET`, `X_ACCESS_TOKEN`, `X_ACCESS_TOKEN_SECRET`.
+//!
+//! `PUBLIC_BASE_URL` is the scheme and host the providers call (Twilio signs the full URL).
+//!
+//! With `--self-test` it needs nothing: it starts the sandbox, which plays a WhatsApp user,
+//! an SMS user and an X user writing in, posts their signed webhooks to this server, and
+//! exits once all three arrived.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard::sandbox::Sandbox;
+use switchboard::twitter::oauth1::Credentials;
 use switchboard::webhook::MemoryDeduplicator;
 use switchboard::webhook::axum::WebhookEndpoint;
-use switchboard::whatsapp::Client;
-use switchboard::whatsapp::webhook::signature_header;
-use switchboard::{InboundContent, InboundEvent};
-
-const SAMPLE: &str = r#"{"object":"whatsapp_business_account","entry":[{"id":"419561257915477","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=","timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]},"field":"messages"}]}]}"#;
+use switchboard::{Channel, InboundContent, InboundEvent};
 
 fn describe(event: &InboundEvent) -> String {
     match event {
         InboundEvent::Message(m) => {
-            let who = m.from.name.as_deref().unwrap_or("someone");
+            let who = m.from.name.as_deref().or(m.from.key()).unwrap_or("someone");
             match &m.content {
-                InboundContent::Text(text) => format!("message {} from {who}: {text:?}", m.id),
+                InboundContent::Text(text) => format!("{} message from {who}: {text:?}", m.channel),
                 InboundContent::ButtonReply { id, title } => format!("{who} tapped {title:?} ({id})"),
-                other => format!("message {} from {who}: {other:?}", m.id),
+                other => format!("{} message from {who}: {other:?}", m.channel),
             }
         }
-        InboundEvent::Status(s) => format!("message {} is now {}", s.message_id, s.status),
+        InboundEvent::Status(s) => format!("{} message {} is now {}", s.channel, s.message_id, s.status),
         InboundEvent::Reaction(r) => format!("reaction {:?} to {}", r.emoji, r.message_id),
-        InboundEvent::Consent(c) => format!("consent {:?} ({:?})", c.action, c.scope),
+        InboundEvent::Consent(c) => format!("{} consent {:?} ({:?})", c.channel, c.action, c.scope),
         other => format!("{other:?}"),
     }
+}
+
+/// Channels by the path segment they are mounted under.
+type Mounted = Vec<(&'static str, Arc<dyn Channel>)>;
+
+/// The channels whose secrets are configured, with the variables missing for the others.
+fn from_environment() -> Result<(Mounted, Vec<String>), switchboard::Error> {
+    let var = |name: &str| std::env::var(name).ok();
+    let mut channels: Mounted = Vec::new();
+    let mut missing = Vec::new();
+    let mut need = |names: &[&str]| {
+        let absent: Vec<String> = names
+            .iter()
+            .filter(|n| var(n).is_none())
+            .map(|n| n.to_string())
+            .collect();
+        let ok = absent.is_empty();
+        missing.extend(absent);
+        ok
+    };
+    if need(&[
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_VERIFY_TOKEN",
+        "WHATSAPP_TOKEN",
+        "WHATSAPP_PHONE_NUMBER_ID",
+    ]) {
+        let client = switchboard::whatsapp::Client::builder()
+            .access_token(var("WHATSAPP_TOKEN").unwrap_or_default())
+            .phone_number_id(var("WHATSAPP_PHONE_NUMBER_ID").unwrap_or_default())
+            .app_secret(var("WHATSAPP_APP_SECRET").unwrap_or_default())
+            .verify_token(var("WHATSAPP_VERIFY_TOKEN").unwrap_or_default())
+            .build()?;
+        channels.push(("whatsapp", Arc::new(client)));
+    }
+    if need(&["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"]) {
+        let client = switchboard::sms::twilio::Client::builder()
+            .account_sid(var("TWILIO_ACCOUNT_SID").unwrap_or_default())
+            .auth_token(var("TWILIO_AUTH_TOKEN").unwrap_or_default())
+            .build()?;
+        channels.push(("twilio", Arc::new(client)));
+    }
+    if need(&[
+        "X_CONSUMER_KEY",
+        "X_CONSUMER_SECRET",
+        "X_ACCESS_TOKEN",
+        "X_ACCESS_TOKEN_SECRET",
+    ]) {
+        let client = switchboard::twitter::Client::builder()
+            .oauth1(Credentials::new(
+                var("X_CONSUMER_KEY").unwrap_or_default(),
+                var("X_CONSUMER_SECRET").unwrap_or_default(),
+                var("X_ACCESS_TOKEN").unwrap_or_default(),
+                var("X_ACCESS_TOKEN_SECRET").unwrap_or_default(),
+            ))
+            .build()?;
+        channels.push(("x", Arc::new(client)));
+    }
+    Ok((channels, missing))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let self_test = std::env::args().any(|a| a == "--self-test");
-    let secret = std::env::var("WHATSAPP_APP_SECRET").unwrap_or_else(|_| "local-app-secret".into());
-    let client = Client::builder()
-        .access_token(std::env::var("WHATSAPP_TOKEN").unwrap_or_else(|_| "local-token".into()))
-        .phone_number_id(
-            std::env::var("WHATSAPP_PHONE_NUMBER_ID").unwrap_or_else(|_| "106540352242922".into()),
-        )
-        .app_secret(&secret)
-        .verify_token(std::env::var("WHATSAPP_VERIFY_TOKEN").unwrap_or_else(|_| "local-verify-token".into()))
-        .build()?;
-
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
-    let endpoint = WebhookEndpoint::new(Arc::new(client), move |events| {
-        let tx = tx.clone();
-        async move {
-            for event in &events {
-                println!("  {}", describe(event));
-            }
-            let _ = tx.send(events.len());
-        }
-    })
-    .deduplicator(Arc::new(MemoryDeduplicator::default()));
-    let app = axum::Router::new().nest("/webhooks/whatsapp", endpoint.into_router());
-
-    let addr = if self_test {
+    let listener = tokio::net::TcpListener::bind(if self_test {
         "127.0.0.1:0"
     } else {
         "127.0.0.1:3000"
+    })
+    .await?;
+    let local = format!("http://{}", listener.local_addr()?);
+
+    // In the self-test the sandbox plays the providers and its clients hold the secrets.
+    let sandbox = if self_test {
+        Some(
+            Sandbox::builder()
+                .deliver_to(format!("{local}/webhooks"))
+                .start()
+                .await?,
+        )
+    } else {
+        None
     };
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let url = format!("http://{}/webhooks/whatsapp", listener.local_addr()?);
-    println!("listening on {url}");
+    let channels: Mounted = match &sandbox {
+        Some(sandbox) => vec![
+            ("whatsapp", Arc::new(sandbox.whatsapp())),
+            ("twilio", Arc::new(sandbox.twilio())),
+            ("x", Arc::new(sandbox.x())),
+        ],
+        None => {
+            let (channels, missing) = from_environment()?;
+            if !missing.is_empty() {
+                eprintln!("not mounted for lack of {}", missing.join(", "));
+            }
+            if channels.is_empty() {
+                eprintln!(
+                    "Nothing to serve. Set the variables above, or try: cargo run --example webhook_server --features axum -- --self-test"
+                );
+                std::process::exit(2);
+            }
+            channels
+        }
+    };
+
+    let base = std::env::var("PUBLIC_BASE_URL")
+        .ok()
+        .filter(|_| !self_test)
+        .unwrap_or_else(|| local.clone());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let dedup = Arc::new(MemoryDeduplicator::default());
+    let mut app = axum::Router::new();
+    for (name, channel) in channels {
+        let tx = tx.clone();
+        let endpoint = WebhookEndpoint::new(channel, move |events| {
+            let tx = tx.clone();
+            async move {
+                for event in &events {
+                    println!("  {}", describe(event));
+                    let _ = tx.send(event.channel().to_string());
+                }
+            }
+        })
+        .deduplicator(dedup.clone())
+        .public_base_url(&base);
+        app = app.nest(&format!("/webhooks/{name}"), endpoint.into_router());
+        println!("listening on {local}/webhooks/{name}");
+    }
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    if !self_test {
+
+    let Some(sandbox) = sandbox else {
         server.await??;
         return Ok(());
+    };
+    sandbox
+        .whatsapp_user("+4917612345678")
+        .named("Anna")
+        .sends_text("Hello from WhatsApp");
+    sandbox.sms_user("+4915112345678").sends_text("Hello by SMS");
+    sandbox
+        .x_user("3284025577")
+        .named("Erik")
+        .sends_text("Hello on X");
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 3 {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(channel)) => {
+                seen.insert(channel);
+            }
+            _ => return Err(format!("only {seen:?} arrived").into()),
+        }
     }
-
-    let response = reqwest::Client::new()
-        .post(&url)
-        .header(
-            "x-hub-signature-256",
-            signature_header(&secret, SAMPLE.as_bytes()),
-        )
-        .header("content-type", "application/json")
-        .body(SAMPLE)
-        .send()
-        .await?;
-    println!("posted a signed sample: HTTP {}", response.status());
-    let received = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-        .await?
-        .unwrap_or(0);
-    println!("received {received} event(s)");
-    if received == 0 {
-        return Err("the sample was not delivered".into());
-    }
+    println!("self-test passed: signed webhooks from {seen:?} verified and parsed");
     Ok(())
 }

@@ -71,6 +71,29 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// A sender known by a platform user id.
+    pub fn user(id: UserId) -> Self {
+        Self {
+            user_id: Some(id),
+            ..Self::default()
+        }
+    }
+
+    /// A sender known by phone number.
+    pub fn phone(number: PhoneNumber) -> Self {
+        Self {
+            phone: Some(number),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the display name.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// The phone number or user id, whichever is known (phone first): a stable key.
     pub fn key(&self) -> Option<&str> {
         self.phone
@@ -312,4 +335,76 @@ pub struct UnknownEvent {
     pub kind: String,
     /// Its JSON as received.
     pub raw: RawBody,
+}
+
+impl InboundMessage {
+    /// A message with the required parts; for integrators' own channels.
+    pub fn new(channel: ChannelKind, id: impl Into<String>, from: Sender, content: InboundContent) -> Self {
+        Self {
+            channel,
+            id: id.into(),
+            from,
+            to: None,
+            timestamp: None,
+            content,
+            reply_to: None,
+            forwarded: false,
+        }
+    }
+
+    /// Sets when it was sent (Unix seconds).
+    #[must_use]
+    pub fn at(mut self, timestamp: i64) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Sets the message it answers.
+    #[must_use]
+    pub fn replying_to(mut self, id: impl Into<String>) -> Self {
+        self.reply_to = Some(id.into());
+        self
+    }
+}
+
+impl StatusUpdate {
+    /// A status with the required parts; for integrators' own channels.
+    pub fn new(channel: ChannelKind, message_id: impl Into<String>, status: DeliveryStatus) -> Self {
+        Self {
+            channel,
+            message_id: message_id.into(),
+            status,
+            recipient: None,
+            timestamp: None,
+            errors: Vec::new(),
+            pricing: None,
+            tracking: None,
+        }
+    }
+}
+
+impl ConsentSignal {
+    /// A consent signal with the required parts; for integrators' own channels.
+    pub fn new(channel: ChannelKind, from: Sender, action: ConsentAction) -> Self {
+        Self {
+            channel,
+            id: None,
+            from,
+            action,
+            scope: None,
+            detail: None,
+            timestamp: None,
+        }
+    }
+}
+
+impl UnknownEvent {
+    /// Content a channel does not model, kept whole.
+    pub fn new(channel: ChannelKind, kind: impl Into<String>, raw: impl Into<bytes::Bytes>) -> Self {
+        Self {
+            channel,
+            kind: kind.into(),
+            raw: RawBody::new(raw),
+        }
+    }
 }

@@ -606,24 +606,11 @@ fn read_json(event: &IndicatorEvent) -> Value {
 }
 
 fn status(message_id: String, status: DeliveryStatus) -> StatusUpdate {
-    StatusUpdate {
-        channel: ChannelKind::Twitter,
-        message_id,
-        status,
-        recipient: None,
-        timestamp: None,
-        errors: Vec::new(),
-        pricing: None,
-        tracking: None,
-    }
+    StatusUpdate::new(ChannelKind::Twitter, message_id, status)
 }
 
 fn unknown(kind: &str, value: Value) -> InboundEvent {
-    InboundEvent::Unknown(UnknownEvent {
-        channel: ChannelKind::Twitter,
-        kind: kind.to_owned(),
-        raw: RawBody::new(value.to_string()),
-    })
+    InboundEvent::Unknown(UnknownEvent::new(ChannelKind::Twitter, kind, value.to_string()))
 }
 
 impl Delivery {
