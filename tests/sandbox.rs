@@ -261,10 +261,14 @@ async fn twilio_stop_21610_and_signed_callbacks() {
 async fn vonage_sends_and_refuses_bad_credentials() {
     let sandbox = Sandbox::start().await.unwrap();
     let to = Address::phone("+447700900000").unwrap();
-    Channel::send(&sandbox.vonage(), &OutboundMessage::text(to.clone(), "Hallo"))
+    let vonage = sandbox.vonage();
+    let receipt = Channel::send(&vonage, &OutboundMessage::text(to.clone(), "Hallo"))
         .await
         .unwrap();
     assert_eq!(sandbox.delivered()[0].provider, Provider::Vonage);
+    // The delivery receipt arrives signed (HMAC-SHA256 with the signature secret).
+    let seen = statuses(&events(&vonage, sandbox.webhooks()));
+    assert_eq!(seen, vec![(receipt.message_id, DeliveryStatus::Delivered, None)]);
     let wrong = switchboard::sms::vonage::Client::builder()
         .api_key(credentials::VONAGE_API_KEY)
         .api_secret("guess")

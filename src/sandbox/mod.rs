@@ -78,6 +78,8 @@ pub mod credentials {
     pub const VONAGE_API_KEY: &str = "sandboxkey";
     /// Vonage API secret.
     pub const VONAGE_API_SECRET: &str = "sandbox-vonage-secret";
+    /// Vonage signature secret (signs webhooks with HMAC-SHA256).
+    pub const VONAGE_SIGNATURE_SECRET: &str = "sandbox-vonage-signature-secret";
     /// X consumer key.
     pub const X_CONSUMER_KEY: &str = "sandbox-x-consumer-key";
     /// X consumer secret (signs webhooks).
@@ -267,8 +269,8 @@ impl SandboxBuilder {
         self
     }
 
-    /// Posts webhooks to `{url}/whatsapp`, `{url}/twilio` or `{url}/x` instead of queueing
-    /// them in process.
+    /// Posts webhooks to `{url}/whatsapp`, `{url}/twilio`, `{url}/vonage` or `{url}/x`
+    /// instead of queueing them in process.
     pub fn deliver_to(mut self, url: impl Into<String>) -> Self {
         self.deliver_to = Some(url.into().trim_end_matches('/').to_owned());
         self
@@ -460,6 +462,10 @@ impl Sandbox {
         crate::sms::vonage::Client::builder()
             .api_key(credentials::VONAGE_API_KEY)
             .api_secret(credentials::VONAGE_API_SECRET)
+            .signature_secret(
+                credentials::VONAGE_SIGNATURE_SECRET,
+                crate::sms::vonage::SignatureMethod::Sha256Hmac,
+            )
             .default_from("Sandbox")
             .base_url(self.url())
             .build()

@@ -297,8 +297,25 @@ pub(crate) fn twilio_webhook(
     let url = url.map_or_else(|| state.webhook_url(Provider::Twilio), str::to_owned);
     let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let signature = crate::sms::twilio::signature::compute(credentials::TWILIO_AUTH_TOKEN, &url, &pairs);
+    form_webhook(
+        state,
+        Provider::Twilio,
+        Some(url),
+        params,
+        &[("x-twilio-signature", &signature)],
+    )
+}
+
+/// A form-encoded webhook with these extra headers.
+pub(crate) fn form_webhook(
+    state: &SandboxState,
+    provider: Provider,
+    url: Option<String>,
+    params: &[(String, String)],
+    extra: &[(&'static str, &str)],
+) -> WebhookRequest {
     let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
+        .extend_pairs(params)
         .finish()
         .into_bytes();
     let mut headers = HeaderMap::new();
@@ -306,8 +323,10 @@ pub(crate) fn twilio_webhook(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     );
-    headers.insert("x-twilio-signature", header(&signature));
-    request(url, headers, body)
+    for (name, value) in extra {
+        headers.insert(*name, header(value));
+    }
+    request(url.unwrap_or_else(|| state.webhook_url(provider)), headers, body)
 }
 
 /// An X Account Activity delivery, signed with the consumer secret.

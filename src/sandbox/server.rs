@@ -592,7 +592,7 @@ fn vonage_send(state: &SandboxState, body: &Bytes) -> Answer {
     {
         return refuse("4", "Bad Credentials");
     }
-    let (Some(to), Some(_from), Some(text)) = (form.get("to"), form.get("from"), form.get("text")) else {
+    let (Some(to), Some(from), Some(text)) = (form.get("to"), form.get("from"), form.get("text")) else {
         return refuse("2", "Missing to, from or text param");
     };
     let Some(number) = PhoneNumber::from_digits(to.trim_start_matches('+')) else {
@@ -607,6 +607,37 @@ fn vonage_send(state: &SandboxState, body: &Bytes) -> Answer {
         text: Some(text.clone()),
         delivered: true,
     });
+    // The delivery receipt, signed as Vonage does with a signature secret.
+    let mut params: Vec<(String, String)> = [
+        ("msisdn", to.as_str()),
+        ("to", from.as_str()),
+        ("network-code", "26201"),
+        ("messageId", id.as_str()),
+        ("price", "0.05000000"),
+        ("status", "delivered"),
+        ("err-code", "0"),
+        ("api-key", credentials::VONAGE_API_KEY),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    if let Some(reference) = form.get("client-ref") {
+        params.push(("client-ref".into(), reference.clone()));
+    }
+    params.push(("timestamp".into(), now_secs().to_string()));
+    let sig = crate::sms::vonage::sign(
+        &params,
+        credentials::VONAGE_SIGNATURE_SECRET,
+        crate::sms::vonage::SignatureMethod::Sha256Hmac,
+    );
+    params.push(("sig".into(), sig));
+    state.deliver(super::people::form_webhook(
+        state,
+        Provider::Vonage,
+        None,
+        &params,
+        &[],
+    ));
     Answer::json(
         StatusCode::OK,
         &json!({"message-count": "1", "messages": [{"to": to, "message-id": id, "status": "0",
