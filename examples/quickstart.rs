@@ -161,7 +161,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "Yes: Kastanienallee is in the first phase. We will write when you can book.",
             )
             .reply_to(question.id);
-            Channel::send(&app.whatsapp, &answer).await?;
+            app.whatsapp.send(&answer).await?;
             println!("  [WhatsApp] business → Ben: Yes: Kastanienallee is in the first phase.");
         }
     }
@@ -229,7 +229,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 to,
                 "Sorry about that! A restart usually helps; if not, reply here and we call you.",
             );
-            Channel::send(&app.x, &answer).await?;
+            app.x.send(&answer).await?;
             println!("  [X] business → @erik: Sorry about that! A restart usually helps.");
         }
     }

@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         message.from(from)
     };
-    let sent = client.send(&message).await?;
+    let sent = client.send_message(&message).await?;
     println!(
         "sent {} ({}), {} segment(s) billed",
         sent.sid,

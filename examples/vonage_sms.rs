@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .api_key(var("VONAGE_API_KEY"))
         .api_secret(var("VONAGE_API_SECRET"))
         .build()?;
-    let sent = client.send(&Sms::new(to, var("VONAGE_FROM"), text)).await?;
+    let sent = client.send_sms(&Sms::new(to, var("VONAGE_FROM"), text)).await?;
     for part in &sent.messages {
         println!(
             "part {:?} accepted, price {:?}",

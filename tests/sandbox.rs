@@ -50,7 +50,8 @@ async fn whatsapp_conversation_window_and_marketing_rules() {
     let to = Address::phone("+4917612345678").unwrap();
 
     // Outside the window: accepted, then a failed status with 131047, as Meta does.
-    let early = Channel::send(&whatsapp, &OutboundMessage::text(to.clone(), "Hello?"))
+    let early = whatsapp
+        .send(&OutboundMessage::text(to.clone(), "Hello?"))
         .await
         .unwrap();
     let seen = statuses(&events(&whatsapp, sandbox.webhooks()));
@@ -177,9 +178,9 @@ async fn whatsapp_auth_limits_media_and_faults() {
             switchboard::Content::Template(Template::new("hello_world", "en_US")),
         )
     };
-    Channel::send(&whatsapp, &template()).await.unwrap();
-    Channel::send(&whatsapp, &template()).await.unwrap();
-    let limited = Channel::send(&whatsapp, &template()).await.unwrap_err();
+    whatsapp.send(&template()).await.unwrap();
+    whatsapp.send(&template()).await.unwrap();
+    let limited = whatsapp.send(&template()).await.unwrap_err();
     assert!(matches!(limited.kind(), ErrorKind::RateLimited { .. }));
     assert_eq!(limited.provider_code(), Some(130429));
 
@@ -194,11 +195,11 @@ async fn whatsapp_auth_limits_media_and_faults() {
     // Faults: a transient server error; a connection dropped after the send went out.
     tokio::time::sleep(Duration::from_millis(600)).await;
     sandbox.set_faults(Faults::none().error_rate(1.0));
-    let err = Channel::send(&whatsapp, &template()).await.unwrap_err();
+    let err = whatsapp.send(&template()).await.unwrap_err();
     assert_eq!(err.class(), Some(ErrorClass::Transient));
     sandbox.set_faults(Faults::none().drop_rate(1.0));
     let before = sandbox.delivered().len();
-    let err = Channel::send(&whatsapp, &template()).await.unwrap_err();
+    let err = whatsapp.send(&template()).await.unwrap_err();
     assert!(err.may_have_been_sent(), "{err:?}");
     assert_eq!(sandbox.delivered().len(), before + 1, "it did go out");
     sandbox.set_faults(Faults::none());
@@ -216,7 +217,8 @@ async fn twilio_stop_21610_and_signed_callbacks() {
     let twilio = sandbox.twilio();
     let ben = sandbox.sms_user("+4915112345678");
     let to = Address::phone("+4915112345678").unwrap();
-    let receipt = Channel::send(&twilio, &OutboundMessage::text(to.clone(), "Ihr Code: 481516"))
+    let receipt = twilio
+        .send(&OutboundMessage::text(to.clone(), "Ihr Code: 481516"))
         .await
         .unwrap();
     assert_eq!(receipt.segments, Some(1));
@@ -234,7 +236,8 @@ async fn twilio_stop_21610_and_signed_callbacks() {
             .iter()
             .any(|e| matches!(e, InboundEvent::Consent(c) if c.action == switchboard::ConsentAction::OptOut))
     );
-    let refused = Channel::send(&twilio, &OutboundMessage::text(to.clone(), "More news"))
+    let refused = twilio
+        .send(&OutboundMessage::text(to.clone(), "More news"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -243,16 +246,14 @@ async fn twilio_stop_21610_and_signed_callbacks() {
     );
     ben.sends_text("START");
     sandbox.webhooks();
-    Channel::send(&twilio, &OutboundMessage::text(to, "Welcome back"))
+    twilio
+        .send(&OutboundMessage::text(to, "Welcome back"))
         .await
         .unwrap();
 
     let raw = switchboard::sms::twilio::SendMessage::new("12", "hi").from(credentials::TWILIO_NUMBER);
     assert_eq!(
-        switchboard::sms::twilio::Client::send(&twilio, &raw)
-            .await
-            .unwrap_err()
-            .provider_code(),
+        twilio.send_message(&raw).await.unwrap_err().provider_code(),
         Some(21211)
     );
 }
@@ -262,7 +263,8 @@ async fn vonage_sends_and_refuses_bad_credentials() {
     let sandbox = Sandbox::start().await.unwrap();
     let to = Address::phone("+447700900000").unwrap();
     let vonage = sandbox.vonage();
-    let receipt = Channel::send(&vonage, &OutboundMessage::text(to.clone(), "Hallo"))
+    let receipt = vonage
+        .send(&OutboundMessage::text(to.clone(), "Hallo"))
         .await
         .unwrap();
     assert_eq!(sandbox.delivered()[0].provider, Provider::Vonage);
@@ -276,11 +278,7 @@ async fn vonage_sends_and_refuses_bad_credentials() {
         .base_url(sandbox.url())
         .build()
         .unwrap();
-    assert!(
-        Channel::send(&wrong, &OutboundMessage::text(to, "Hallo"))
-            .await
-            .is_err()
-    );
+    assert!(wrong.send(&OutboundMessage::text(to, "Hallo")).await.is_err());
 }
 
 #[tokio::test]

@@ -56,7 +56,7 @@ async fn send_posts_the_exact_form_and_parses_the_resource() {
         .mount(&server)
         .await;
     let sent = client(&server)
-        .send(
+        .send_message(
             &SendMessage::new("+4917612345678", "Hello! 👍")
                 .from("+14155552345")
                 .status_callback("https://example.com/status".parse().unwrap()),
@@ -85,7 +85,7 @@ async fn api_keys_authenticate_as_the_key() {
         .base_url(server.uri())
         .build()
         .unwrap();
-    c.send(&SendMessage::new("+4917612345678", "hi").from("+1415"))
+    c.send_message(&SendMessage::new("+4917612345678", "hi").from("+1415"))
         .await
         .unwrap();
 }
@@ -99,7 +99,7 @@ async fn a_stop_reply_is_an_opt_out_and_is_not_retried() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .send(&SendMessage::new("+4917612345678", "hi").from("+1"))
+        .send_message(&SendMessage::new("+4917612345678", "hi").from("+1"))
         .await
         .unwrap_err();
     assert_eq!(err.class(), Some(ErrorClass::OptedOut));
@@ -130,7 +130,7 @@ async fn rate_limits_are_retried_after_the_servers_delay() {
         .mount(&server)
         .await;
     let sent = client(&server)
-        .send(&SendMessage::new("+4917612345678", "hi").from("+1"))
+        .send_message(&SendMessage::new("+4917612345678", "hi").from("+1"))
         .await
         .unwrap();
     assert_eq!(sent.sid, "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
@@ -146,7 +146,7 @@ async fn problem_json_errors_are_understood() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .send(&SendMessage::new("+4917612345678", "hi").from("+1"))
+        .send_message(&SendMessage::new("+4917612345678", "hi").from("+1"))
         .await
         .unwrap_err();
     assert_eq!(err.class(), Some(ErrorClass::InvalidRequest));

@@ -34,7 +34,7 @@ async fn sends_the_form_and_picks_unicode_when_needed() {
         .await;
     let to: PhoneNumber = "+447700900000".parse().unwrap();
     let sent = client(&server)
-        .send(&Sms::new(to, "Acme", "Danke 👍").client_ref("n-47"))
+        .send_sms(&Sms::new(to, "Acme", "Danke 👍").client_ref("n-47"))
         .await
         .unwrap();
     assert_eq!(sent.message_count, Some(1));
@@ -55,7 +55,7 @@ async fn a_failed_part_in_a_200_is_an_error() {
         .await;
     let to: PhoneNumber = "+447700900000".parse().unwrap();
     let err = client(&server)
-        .send(&Sms::new(to, "Acme", "hi"))
+        .send_sms(&Sms::new(to, "Acme", "hi"))
         .await
         .unwrap_err();
     assert_eq!(err.provider_code(), Some(9));

@@ -62,7 +62,7 @@ async fn assert_sends(request: MessageRequest, expected: Value) {
         .expect(1)
         .mount(&server)
         .await;
-    let sent = client(&server).send(&request).await;
+    let sent = client(&server).send_request(&request).await;
     if sent.is_err() {
         let got: Vec<Value> = server
             .received_requests()
@@ -422,7 +422,10 @@ async fn invalid_requests_fail_locally_and_name_the_field() {
         "Pick",
         (0..4).map(|i| ReplyButton::new(format!("b{i}"), format!("B{i}"))),
     );
-    let err = c.send(&MessageRequest::new(to(), four)).await.unwrap_err();
+    let err = c
+        .send_request(&MessageRequest::new(to(), four))
+        .await
+        .unwrap_err();
     let ErrorKind::Validation(v) = err.kind() else {
         panic!("{err:?}")
     };
@@ -477,7 +480,7 @@ async fn invalid_requests_fail_locally_and_name_the_field() {
         ),
     ];
     for (request, field) in cases {
-        let err = c.send(&request).await.unwrap_err();
+        let err = c.send_request(&request).await.unwrap_err();
         match err.kind() {
             ErrorKind::Validation(v) => assert_eq!(v.field, field, "{v}"),
             other => panic!("{field}: {other:?}"),

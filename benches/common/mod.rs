@@ -58,7 +58,7 @@ impl Senders {
 
     /// The SDK: validate, serialize, send with retry/timeout/span, decode the typed answer.
     pub async fn switchboard(&self) {
-        self.client.send(&self.request).await.unwrap();
+        self.client.send_request(&self.request).await.unwrap();
     }
 
     /// A raw reqwest POST of the same, already serialized bytes.

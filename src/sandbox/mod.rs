@@ -34,7 +34,7 @@
 //!     }
 //! }
 //! let to = Address::phone("+4917612345678")?;
-//! Channel::send(&whatsapp, &OutboundMessage::text(to, "Yes, it arrives tomorrow.")).await?;
+//! whatsapp.send(&OutboundMessage::text(to, "Yes, it arrives tomorrow.")).await?;
 //! assert_eq!(anna.inbox()[0].text.as_deref(), Some("Yes, it arrives tomorrow."));
 //! # Ok::<(), switchboard::Error>(())
 //! # }).unwrap();

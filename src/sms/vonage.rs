@@ -240,7 +240,7 @@ impl Client {
 
     /// Sends a message; a part Vonage refused (HTTP 200 with a non-zero `status`) is an
     /// error with that status as its code. Never resent once it may have reached Vonage.
-    pub async fn send(&self, sms: &Sms) -> Result<SendResponse> {
+    pub async fn send_sms(&self, sms: &Sms) -> Result<SendResponse> {
         sms.validate()?;
         let body = Bytes::from(sms.to_form(&self.inner.api_key, &self.inner.api_secret));
         let op = Operation {
@@ -801,7 +801,7 @@ impl Channel for Client {
         if let Some(tracking) = &message.tracking {
             sms = sms.client_ref(tracking.clone());
         }
-        let sent = Client::send(self, &sms).await?;
+        let sent = self.send_sms(&sms).await?;
         let id = sent
             .messages
             .first()

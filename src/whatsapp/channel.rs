@@ -102,7 +102,7 @@ impl Channel for Client {
     }
 
     async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
-        let response = Client::send(self, &to_request(message)?).await?;
+        let response = self.send_request(&to_request(message)?).await?;
         let Some(id) = response.message_id() else {
             return Err(Error::new(ErrorKind::Decode {
                 path: "messages[0].id".into(),

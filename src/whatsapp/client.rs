@@ -38,7 +38,7 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 ///     .phone_number_id("106540352242922")
 ///     .build()?;
 /// let to: PhoneNumber = "+16505551234".parse()?;
-/// let sent = client.send(&MessageRequest::text(to, "Your table is booked for 7:30 pm.")).await?;
+/// let sent = client.send_request(&MessageRequest::text(to, "Your table is booked for 7:30 pm.")).await?;
 /// println!("accepted as {:?}", sent.message_id());
 /// # Ok(()) }
 /// ```
@@ -92,7 +92,7 @@ impl Client {
     ///
     /// A send is never repeated once the request may have reached Meta: if it fails that
     /// way, the error says so ([`Error::may_have_been_sent`]).
-    pub async fn send(&self, request: &MessageRequest) -> Result<SendResponse> {
+    pub async fn send_request(&self, request: &MessageRequest) -> Result<SendResponse> {
         request.validate()?;
         let body = to_json(request)?;
         let op = Operation {
@@ -111,7 +111,7 @@ impl Client {
 
     /// Sends a text message.
     pub async fn send_text(&self, to: impl Into<Recipient>, body: impl Into<String>) -> Result<SendResponse> {
-        self.send(&MessageRequest::text(to, body)).await
+        self.send_request(&MessageRequest::text(to, body)).await
     }
 
     /// Marks a received message (and the ones before it) as read, optionally with a typing

@@ -14,10 +14,10 @@
 //! # async fn run(client: Client) -> switchboard::Result<()> {
 //! let to: PhoneNumber = "+16505551234".parse()?;
 //! let photo = Media::image(MediaSource::ProviderId("2871834006348767".into())).caption("New colours");
-//! client.send(&MessageRequest::new(to.clone(), photo)).await?;
+//! client.send_request(&MessageRequest::new(to.clone(), photo)).await?;
 //!
 //! let question = Interactive::buttons("Want a reminder?", [ReplyButton::new("yes", "Yes"), ReplyButton::new("no", "No")]);
-//! client.send(&MessageRequest::new(to, question)).await?;
+//! client.send_request(&MessageRequest::new(to, question)).await?;
 //! # Ok(()) }
 //! ```
 

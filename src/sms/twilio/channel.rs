@@ -87,7 +87,7 @@ impl Channel for Client {
 
     async fn send(&self, message: &OutboundMessage) -> Result<SendReceipt> {
         let request = to_request(message, self.default_sender())?;
-        let sent = Client::send(self, &request).await?;
+        let sent = self.send_message(&request).await?;
         let mut receipt = SendReceipt::new(ChannelKind::Sms, sent.sid);
         // Twilio reports 0 segments until a Messaging Service has chosen the sender; the
         // local analysis is exact for the text sent.

@@ -41,7 +41,7 @@ const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlen
 ///     .auth_token(std::env::var("TWILIO_AUTH_TOKEN").unwrap_or_default())
 ///     .build()?;
 /// let sent = twilio
-///     .send(&SendMessage::new("+4917612345678", "Ihr Code: 481 516").from("+4915112345678"))
+///     .send_message(&SendMessage::new("+4917612345678", "Ihr Code: 481 516").from("+4915112345678"))
 ///     .await?;
 /// println!("{} is {}", sent.sid, sent.status);
 /// # Ok(()) }
@@ -423,7 +423,7 @@ impl Client {
 
     /// Sends a message. Never repeated once the request may have reached Twilio (the
     /// Messages API has no idempotency key); a 429 is retried, Twilio never processed it.
-    pub async fn send(&self, message: &SendMessage) -> Result<Message> {
+    pub async fn send_message(&self, message: &SendMessage) -> Result<Message> {
         message.validate()?;
         let uri = self.inner.messages_uri.clone();
         self.call(
