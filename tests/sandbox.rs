@@ -347,6 +347,33 @@ async fn x_signatures_rate_limits_blocks_and_echoes() {
     assert!(matches!(limited.kind(), ErrorKind::RateLimited { .. }));
     assert!(limited.retry_after().unwrap() <= Duration::from_secs(60));
 
+    // The conversation is listed newest first, page by page.
+    let first = x
+        .events(&switchboard::twitter::EventQuery::with_participant("3284025577").max_results(2))
+        .await
+        .unwrap();
+    let texts: Vec<_> = first
+        .data
+        .events
+        .iter()
+        .map(|e| e.text.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(texts, ["Tracking: 123", "Sorry! Sending a new one."]);
+    let older = x.events(&first.data.next_query().unwrap()).await.unwrap();
+    assert_eq!(older.data.events[0].text.as_deref(), Some("My order never came"));
+    assert!(older.data.next_query().is_none());
+
+    // A video goes through the chunked upload and processing.
+    let video = x
+        .upload_media(
+            bytes::Bytes::from(vec![0u8; 5 * 1024 * 1024]),
+            "video/mp4",
+            switchboard::twitter::MediaCategory::DmVideo,
+        )
+        .await
+        .unwrap();
+    assert_eq!(video.processing_info.unwrap().state, "succeeded");
+
     let dave = sandbox.x_user("4444444444");
     dave.blocks();
     let signals = events(&x, sandbox.webhooks());

@@ -339,6 +339,10 @@ pub(crate) struct Ledger {
     pub(crate) pair_buckets: HashMap<String, server::Bucket>,
     /// X sends in the current window.
     pub(crate) x_sends: VecDeque<Instant>,
+    /// X DM events (v2 shape), oldest first, for the lookup endpoints.
+    pub(crate) x_events: Vec<serde_json::Value>,
+    /// X uploads in progress: id → (MIME type, declared size, bytes so far, finalized).
+    pub(crate) x_uploads: HashMap<String, (String, u64, Vec<u8>, bool)>,
     /// Uploaded WhatsApp media: id → (MIME type, bytes).
     pub(crate) media: HashMap<String, (String, Bytes)>,
 }

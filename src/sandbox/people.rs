@@ -224,6 +224,12 @@ impl Person {
                             "media_url_https": format!("{}/sandbox/media/{id}.jpg", state.url)}});
                     }
                 }
+                state.ledger().x_events.push(super::server::x_event(
+                    &id,
+                    &self.address,
+                    credentials::X_BUSINESS_ID,
+                    data["text"].as_str(),
+                ));
                 let body = json!({"for_user_id": credentials::X_BUSINESS_ID,
                     "direct_message_events": [{"type": "message_create", "id": id,
                         "created_timestamp": (now_secs() * 1000).to_string(),

@@ -150,6 +150,17 @@ fn dispatch(
         (&Method::POST, ["2", "dm_conversations", "with", participant, "messages"]) => {
             x_send(state, participant, uri, headers, body)
         }
+        (&Method::GET, ["2", "dm_events"]) => x_events(state, method, uri, headers, None),
+        (&Method::GET, ["2", "dm_conversations", "with", participant, "dm_events"]) => {
+            x_events(state, method, uri, headers, Some(participant))
+        }
+        (&Method::POST, ["2", "media", "upload", "initialize"]) => {
+            x_upload_init(state, method, uri, headers, body)
+        }
+        (&Method::POST, ["2", "media", "upload", id, step @ ("append" | "finalize")]) => {
+            x_upload_step(state, method, uri, headers, body, id, step)
+        }
+        (&Method::GET, ["2", "media", "upload"]) => x_upload_status(state, method, uri, headers),
         _ => Answer::json(
             StatusCode::NOT_FOUND,
             &json!({"error": "the sandbox does not emulate this endpoint"}),
@@ -655,7 +666,7 @@ fn x_problem(status: StatusCode, title: &str, detail: &str) -> Answer {
 }
 
 /// Checks an OAuth 1.0a header by signing the request again with the sandbox's secrets.
-fn x_authorized(state: &SandboxState, uri: &http::Uri, headers: &HeaderMap) -> bool {
+fn x_authorized(state: &SandboxState, method: &Method, uri: &http::Uri, headers: &HeaderMap) -> bool {
     let Some(header) = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -701,7 +712,7 @@ fn x_authorized(state: &SandboxState, uri: &http::Uri, headers: &HeaderMap) -> b
         credentials::X_ACCESS_TOKEN,
         credentials::X_TOKEN_SECRET,
     )
-    .sign(&Method::POST, &url, &[], nonce, timestamp);
+    .sign(method, &url, &[], nonce, timestamp);
     expected.signature == *signature
 }
 
@@ -719,7 +730,7 @@ fn x_send(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Answer {
-    if !x_authorized(state, uri, headers) {
+    if !x_authorized(state, &Method::POST, uri, headers) {
         return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
     if participant.is_empty() || participant.len() > 19 || !participant.bytes().all(|b| b.is_ascii_digit()) {
@@ -782,12 +793,13 @@ fn x_send(
     }
     ledger.x_sends.push_back(now);
     let id = format!("{}", 1_800_000_000_000_000_000u64 + state.next_id());
-    let (a, b) = (credentials::X_BUSINESS_ID, participant);
-    let conversation = if a.len() < b.len() || (a.len() == b.len() && a < b) {
-        format!("{a}-{b}")
-    } else {
-        format!("{b}-{a}")
-    };
+    let conversation = conversation_id(participant);
+    ledger.x_events.push(x_event(
+        &id,
+        credentials::X_BUSINESS_ID,
+        participant,
+        text.as_deref(),
+    ));
     ledger.delivered.push(Delivered {
         provider: Provider::X,
         id: id.clone(),
@@ -816,4 +828,194 @@ fn x_send(
     .header("x-rate-limit-limit", limit.to_string())
     .header("x-rate-limit-remaining", (limit - used - 1).to_string())
     .header("x-rate-limit-reset", reset_at)
+}
+
+/// A v2 DM event between the business and someone else.
+pub(crate) fn x_event(id: &str, sender: &str, recipient: &str, text: Option<&str>) -> Value {
+    let other = if sender == credentials::X_BUSINESS_ID {
+        recipient
+    } else {
+        sender
+    };
+    let conversation = conversation_id(other);
+    let created = httpdate::fmt_http_date(SystemTime::now());
+    json!({"id": id, "event_type": "MessageCreate", "text": text.unwrap_or_default(), "sender_id": sender,
+        "dm_conversation_id": conversation, "created_at": created})
+}
+
+fn x_events(
+    state: &SandboxState,
+    method: &Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    with: Option<&str>,
+) -> Answer {
+    if !x_authorized(state, method, uri, headers) {
+        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let max = query
+        .get("max_results")
+        .and_then(|m| m.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 100);
+    let start = query
+        .get("pagination_token")
+        .and_then(|t| t.strip_prefix("page").and_then(|n| n.parse::<usize>().ok()))
+        .unwrap_or(0);
+    let ledger = state.ledger();
+    // Newest first, as X lists them.
+    let matching: Vec<&Value> = ledger
+        .x_events
+        .iter()
+        .rev()
+        .filter(|e| {
+            with.is_none_or(|id| {
+                e["dm_conversation_id"]
+                    .as_str()
+                    .is_some_and(|c| c.split('-').any(|p| p == id))
+            })
+        })
+        .collect();
+    let page: Vec<&Value> = matching.iter().skip(start).take(max).copied().collect();
+    let mut meta = json!({"result_count": page.len()});
+    if start + max < matching.len() {
+        meta["next_token"] = format!("page{:016}", start + max).into();
+    }
+    let users: Vec<Value> = page
+        .iter()
+        .filter_map(|e| e["sender_id"].as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|id| json!({"id": id, "username": format!("user{id}"), "name": format!("User {id}")}))
+        .collect();
+    Answer::json(
+        StatusCode::OK,
+        &json!({"data": page, "includes": {"users": users}, "meta": meta}),
+    )
+}
+
+fn x_upload_init(
+    state: &SandboxState,
+    method: &Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Answer {
+    if !x_authorized(state, method, uri, headers) {
+        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let request: Value = serde_json::from_slice(body).unwrap_or_default();
+    let (Some(media_type), Some(total), Some(category)) = (
+        request["media_type"].as_str(),
+        request["total_bytes"].as_u64(),
+        request["media_category"].as_str(),
+    ) else {
+        return x_problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "media_type, total_bytes and media_category are required.",
+        );
+    };
+    if !category.starts_with("dm_") && !category.starts_with("tweet_") {
+        return x_problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "Unknown media_category.",
+        );
+    }
+    let id = format!("{}", 1_700_000_000_000_000_000u64 + state.next_id());
+    state
+        .ledger()
+        .x_uploads
+        .insert(id.clone(), (media_type.to_owned(), total, Vec::new(), false));
+    Answer::json(
+        StatusCode::OK,
+        &json!({"data": {"id": id, "media_key": format!("3_{id}"), "expires_after_secs": 86400}}),
+    )
+}
+
+fn x_upload_step(
+    state: &SandboxState,
+    method: &Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    id: &str,
+    step: &str,
+) -> Answer {
+    if !x_authorized(state, method, uri, headers) {
+        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let mut ledger = state.ledger();
+    let Some((media_type, total, data, finalized)) = ledger.x_uploads.get_mut(id) else {
+        return x_problem(StatusCode::BAD_REQUEST, "Invalid Request", "Unknown media id.");
+    };
+    if step == "append" {
+        match multipart(headers, body).remove("media") {
+            Some((_, chunk)) => data.extend_from_slice(&chunk),
+            None => {
+                return x_problem(
+                    StatusCode::BAD_REQUEST,
+                    "Invalid Request",
+                    "The media part is required.",
+                );
+            }
+        }
+        return Answer {
+            status: StatusCode::NO_CONTENT,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+    }
+    if data.len() as u64 != *total {
+        return x_problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "The uploaded size does not match total_bytes.",
+        );
+    }
+    *finalized = true;
+    // Videos are processed first; images are ready at once.
+    let processing = media_type
+        .starts_with("video/")
+        .then(|| json!({"state": "pending", "check_after_secs": 1}));
+    let mut data =
+        json!({"id": id, "media_key": format!("3_{id}"), "size": *total, "expires_after_secs": 86400});
+    if let Some(info) = processing {
+        data["processing_info"] = info;
+    }
+    Answer::json(StatusCode::OK, &json!({"data": data}))
+}
+
+fn x_upload_status(state: &SandboxState, method: &Method, uri: &http::Uri, headers: &HeaderMap) -> Answer {
+    if !x_authorized(state, method, uri, headers) {
+        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let id = query.get("media_id").cloned().unwrap_or_default();
+    match state.ledger().x_uploads.get(&id) {
+        Some((_, _, _, true)) => Answer::json(
+            StatusCode::OK,
+            &json!({"data": {"id": id, "media_key": format!("3_{id}"), "processing_info": {"state": "succeeded", "progress_percent": 100}}}),
+        ),
+        _ => x_problem(StatusCode::BAD_REQUEST, "Invalid Request", "Unknown media id."),
+    }
+}
+
+/// The one-to-one conversation id: the smaller user id first (by numeric value).
+fn conversation_id(other: &str) -> String {
+    let (a, b) = (credentials::X_BUSINESS_ID, other);
+    if (a.len(), a) < (b.len(), b) {
+        format!("{a}-{b}")
+    } else {
+        format!("{b}-{a}")
+    }
 }
