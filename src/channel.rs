@@ -116,6 +116,12 @@ pub trait ChannelExt: Channel + Sized {
     ) -> crate::consent::ConsentGuard<Self> {
         crate::consent::ConsentGuard::new(self, store)
     }
+
+    /// Falls back to `secondary` when this channel cannot deliver at all
+    /// ([`Fallback`](crate::Fallback)).
+    fn fallback<B: Channel>(self, secondary: B) -> crate::Fallback<Self, B> {
+        crate::Fallback::new(self, secondary)
+    }
 }
 
 impl<C: Channel + Sized> ChannelExt for C {}

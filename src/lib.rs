@@ -6,6 +6,7 @@ pub mod address;
 pub mod channel;
 pub mod consent;
 pub mod error;
+pub mod fallback;
 pub mod inbound;
 // Shared by the provider clients.
 #[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
@@ -37,6 +38,7 @@ pub use error::{
     ApiError, ConsentDenial, Error, ErrorClass, ErrorKind, Problem, Quota, RateLimitScope, RateLimits,
     RawBody, Result, ValidationError,
 };
+pub use fallback::Fallback;
 pub use inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
     InboundMessage, InboundReaction, Pricing, Sender, StatusUpdate, UnknownEvent,
