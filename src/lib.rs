@@ -17,6 +17,7 @@ pub mod message;
 #[cfg(any(feature = "whatsapp", feature = "twitter"))]
 mod multipart;
 pub mod retry;
+pub mod router;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "sms")]
