@@ -103,6 +103,7 @@ impl Error {
         match &self.kind {
             ErrorKind::RateLimited { .. } => Some(ErrorClass::RateLimited),
             ErrorKind::Api(api) => Some(api.class),
+            ErrorKind::OutsideWindow { .. } => Some(ErrorClass::NeedsTemplate),
             _ => None,
         }
     }
@@ -204,6 +205,9 @@ impl fmt::Display for Error {
             ErrorKind::Validation(err) => write!(f, "invalid request: {err}"),
             ErrorKind::Webhook(err) => write!(f, "webhook: {err}"),
             ErrorKind::ConsentDenied { reason } => write!(f, "not sent: {reason}"),
+            ErrorKind::OutsideWindow { .. } => {
+                f.write_str("not sent: outside the 24-hour window, only a template may be sent")
+            }
             ErrorKind::Storage { backend } => write!(f, "{backend} store error"),
             ErrorKind::Config { message } => write!(f, "configuration error: {message}"),
             ErrorKind::Unsupported { channel, what } => {
@@ -282,6 +286,12 @@ pub enum ErrorKind {
     ConsentDenied {
         /// Why.
         reason: ConsentDenial,
+    },
+    /// A free-form message outside the 24-hour customer-service window: only a template may
+    /// go out. Refused locally ([`WindowGuard`](crate::window::WindowGuard)); nothing was sent.
+    OutsideWindow {
+        /// When the person last wrote, in milliseconds since the epoch; `None` if never.
+        last_inbound_ms: Option<i64>,
     },
     /// A store (the consent ledger, a deduplicator) failed; the source says why.
     Storage {

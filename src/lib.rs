@@ -31,6 +31,7 @@ mod validate;
 pub mod webhook;
 #[cfg(feature = "whatsapp")]
 pub mod whatsapp;
+pub mod window;
 
 pub use address::{Address, PhoneNumber, UserId};
 pub use async_trait::async_trait;

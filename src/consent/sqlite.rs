@@ -168,6 +168,12 @@ async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
                 seen_at_ms INTEGER NOT NULL
             ) WITHOUT ROWID",
         "CREATE INDEX IF NOT EXISTS webhook_dedup_seen ON webhook_dedup (seen_at_ms)",
+        "CREATE TABLE IF NOT EXISTS conversation_windows (
+            channel TEXT NOT NULL,
+            address TEXT NOT NULL,
+            last_inbound_ms INTEGER NOT NULL,
+            PRIMARY KEY (channel, address)
+        ) WITHOUT ROWID",
     ] {
         sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
     }
@@ -309,6 +315,13 @@ impl ConsentStore for SqliteStore {
             rows.iter()
                 .filter_map(|(t, a, at)| parse_action(a).map(|a| (t.as_deref(), a, *at))),
         );
+        // The conversation window names the address too.
+        sqlx::query("DELETE FROM conversation_windows WHERE channel = ? AND address = ?")
+            .bind(&subject.channel)
+            .bind(&subject.address)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         for (topic, at_ms) in &kept {
             sqlx::query("INSERT INTO consent_tombstones (subject_hash, topic, at_ms) VALUES (?, ?, ?)")
                 .bind(&id)
@@ -381,5 +394,35 @@ impl Deduplicator for SqliteDeduplicator {
             self.purge().await?;
         }
         Ok(done.rows_affected() == 1)
+    }
+}
+
+/// The 24-hour windows in the same file as the ledger (removed with [`ConsentStore::erase`]).
+#[async_trait]
+impl crate::window::WindowStore for SqliteStore {
+    async fn touch(&self, subject: &Subject, at_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO conversation_windows (channel, address, last_inbound_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (channel, address) DO UPDATE
+             SET last_inbound_ms = max(last_inbound_ms, excluded.last_inbound_ms)",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn last_inbound(&self, subject: &Subject) -> Result<Option<i64>> {
+        sqlx::query_scalar(
+            "SELECT last_inbound_ms FROM conversation_windows WHERE channel = ? AND address = ?",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)
     }
 }
