@@ -1,20 +1,15 @@
 //! Simulated people, and the signed webhooks the sandbox sends for them and for the
 //! messages it accepted.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 
+use super::server::now_secs;
 use super::{Delivered, Provider, Sandbox, SandboxState, credentials};
 use crate::webhook::WebhookRequest;
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// A simulated person on one provider: what they do arrives at your app as that provider's
 /// signed webhook.

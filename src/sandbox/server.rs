@@ -126,11 +126,23 @@ fn dispatch(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Answer {
+    // Every WhatsApp and X endpoint needs the provider's auth; check it once.
+    match provider_of(segments) {
+        Some(Provider::WhatsApp) => {
+            if let Some(refused) = whatsapp_auth(headers) {
+                return refused;
+            }
+        }
+        Some(Provider::X) if !x_authorized(state, method, uri, headers) => {
+            return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+        }
+        _ => {}
+    }
     match (method, segments) {
         (&Method::POST, [_, phone_number_id, "messages"])
             if provider_of(segments) == Some(Provider::WhatsApp) =>
         {
-            whatsapp_send(state, phone_number_id, headers, body)
+            whatsapp_send(state, phone_number_id, body)
         }
         (&Method::POST, [_, phone_number_id, "media"])
             if provider_of(segments) == Some(Provider::WhatsApp) =>
@@ -140,7 +152,7 @@ fn dispatch(
         (&Method::GET | &Method::DELETE, [_, media_id])
             if provider_of(segments) == Some(Provider::WhatsApp) =>
         {
-            whatsapp_media(state, method, media_id, headers)
+            whatsapp_media(state, method, media_id)
         }
         (&Method::GET, ["sandbox", "media", file]) => media_bytes(state, file),
         (&Method::POST, ["2010-04-01", "Accounts", sid, "Messages.json"]) => {
@@ -148,19 +160,17 @@ fn dispatch(
         }
         (&Method::POST, ["sms", "json"]) => vonage_send(state, body),
         (&Method::POST, ["2", "dm_conversations", "with", participant, "messages"]) => {
-            x_send(state, participant, uri, headers, body)
+            x_send(state, participant, body)
         }
-        (&Method::GET, ["2", "dm_events"]) => x_events(state, method, uri, headers, None),
+        (&Method::GET, ["2", "dm_events"]) => x_events(state, uri, None),
         (&Method::GET, ["2", "dm_conversations", "with", participant, "dm_events"]) => {
-            x_events(state, method, uri, headers, Some(participant))
+            x_events(state, uri, Some(participant))
         }
-        (&Method::POST, ["2", "media", "upload", "initialize"]) => {
-            x_upload_init(state, method, uri, headers, body)
-        }
+        (&Method::POST, ["2", "media", "upload", "initialize"]) => x_upload_init(state, body),
         (&Method::POST, ["2", "media", "upload", id, step @ ("append" | "finalize")]) => {
-            x_upload_step(state, method, uri, headers, body, id, step)
+            x_upload_step(state, headers, body, id, step)
         }
-        (&Method::GET, ["2", "media", "upload"]) => x_upload_status(state, method, uri, headers),
+        (&Method::GET, ["2", "media", "upload"]) => x_upload_status(state, uri),
         _ => Answer::json(
             StatusCode::NOT_FOUND,
             &json!({"error": "the sandbox does not emulate this endpoint"}),
@@ -190,7 +200,7 @@ fn server_error(provider: Provider) -> Answer {
     }
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -247,10 +257,7 @@ fn whatsapp_auth(headers: &HeaderMap) -> Option<Answer> {
     })
 }
 
-fn whatsapp_send(state: &SandboxState, phone_number_id: &str, headers: &HeaderMap, body: &Bytes) -> Answer {
-    if let Some(refused) = whatsapp_auth(headers) {
-        return refused;
-    }
+fn whatsapp_send(state: &SandboxState, phone_number_id: &str, body: &Bytes) -> Answer {
     let bad = |message: &str| graph_error(StatusCode::BAD_REQUEST, 100, message, None);
     if phone_number_id != credentials::WHATSAPP_PHONE_NUMBER_ID {
         return bad(&format!(
@@ -421,9 +428,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn whatsapp_upload(state: &SandboxState, phone_number_id: &str, headers: &HeaderMap, body: &Bytes) -> Answer {
-    if let Some(refused) = whatsapp_auth(headers) {
-        return refused;
-    }
     if phone_number_id != credentials::WHATSAPP_PHONE_NUMBER_ID {
         return graph_error(StatusCode::BAD_REQUEST, 100, "Unsupported post request", None);
     }
@@ -446,10 +450,7 @@ fn whatsapp_upload(state: &SandboxState, phone_number_id: &str, headers: &Header
     Answer::json(StatusCode::OK, &json!({"id": id}))
 }
 
-fn whatsapp_media(state: &SandboxState, method: &Method, media_id: &str, headers: &HeaderMap) -> Answer {
-    if let Some(refused) = whatsapp_auth(headers) {
-        return refused;
-    }
+fn whatsapp_media(state: &SandboxState, method: &Method, media_id: &str) -> Answer {
     let mut ledger = state.ledger();
     if method == Method::DELETE {
         return match ledger.media.remove(media_id) {
@@ -723,16 +724,7 @@ fn percent_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-fn x_send(
-    state: &SandboxState,
-    participant: &str,
-    uri: &http::Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Answer {
-    if !x_authorized(state, &Method::POST, uri, headers) {
-        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-    }
+fn x_send(state: &SandboxState, participant: &str, body: &Bytes) -> Answer {
     if participant.is_empty() || participant.len() > 19 || !participant.bytes().all(|b| b.is_ascii_digit()) {
         return x_problem(
             StatusCode::BAD_REQUEST,
@@ -843,16 +835,7 @@ pub(crate) fn x_event(id: &str, sender: &str, recipient: &str, text: Option<&str
         "dm_conversation_id": conversation, "created_at": created})
 }
 
-fn x_events(
-    state: &SandboxState,
-    method: &Method,
-    uri: &http::Uri,
-    headers: &HeaderMap,
-    with: Option<&str>,
-) -> Answer {
-    if !x_authorized(state, method, uri, headers) {
-        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-    }
+fn x_events(state: &SandboxState, uri: &http::Uri, with: Option<&str>) -> Answer {
     let query: HashMap<String, String> =
         url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
             .into_owned()
@@ -898,16 +881,7 @@ fn x_events(
     )
 }
 
-fn x_upload_init(
-    state: &SandboxState,
-    method: &Method,
-    uri: &http::Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Answer {
-    if !x_authorized(state, method, uri, headers) {
-        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-    }
+fn x_upload_init(state: &SandboxState, body: &Bytes) -> Answer {
     let request: Value = serde_json::from_slice(body).unwrap_or_default();
     let (Some(media_type), Some(total), Some(category)) = (
         request["media_type"].as_str(),
@@ -938,18 +912,7 @@ fn x_upload_init(
     )
 }
 
-fn x_upload_step(
-    state: &SandboxState,
-    method: &Method,
-    uri: &http::Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
-    id: &str,
-    step: &str,
-) -> Answer {
-    if !x_authorized(state, method, uri, headers) {
-        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-    }
+fn x_upload_step(state: &SandboxState, headers: &HeaderMap, body: &Bytes, id: &str, step: &str) -> Answer {
     let mut ledger = state.ledger();
     let Some((media_type, total, data, finalized)) = ledger.x_uploads.get_mut(id) else {
         return x_problem(StatusCode::BAD_REQUEST, "Invalid Request", "Unknown media id.");
@@ -992,10 +955,7 @@ fn x_upload_step(
     Answer::json(StatusCode::OK, &json!({"data": data}))
 }
 
-fn x_upload_status(state: &SandboxState, method: &Method, uri: &http::Uri, headers: &HeaderMap) -> Answer {
-    if !x_authorized(state, method, uri, headers) {
-        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-    }
+fn x_upload_status(state: &SandboxState, uri: &http::Uri) -> Answer {
     let query: HashMap<String, String> =
         url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
             .into_owned()
