@@ -8,7 +8,7 @@ mod consent_suite;
 
 use std::sync::Arc;
 
-use consent_suite::{batch, behaviour, deduplication, erasure, erasure_needs_a_key, key};
+use consent_suite::{batch, behaviour, deduplication, erasure, erasure_needs_a_key, key, subscribers};
 use switchboard::consent::ConsentStore;
 use switchboard::consent::postgres::PostgresStore;
 
@@ -64,6 +64,13 @@ async fn postgres_store_behaves_like_every_store() {
 }
 
 #[tokio::test]
+async fn postgres_lists_subscribers() {
+    let (store, schema) = fresh_store("subscribers").await;
+    subscribers(&store).await;
+    drop_schema(&schema).await;
+}
+
+#[tokio::test]
 async fn postgres_erasure_and_deduplication() {
     let (store, schema) = fresh_store("erasure").await;
     erasure_needs_a_key(&store).await;
@@ -86,4 +93,24 @@ async fn bad_schema_names_are_refused() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn postgres_keeps_conversation_windows() {
+    use switchboard::window::WindowStore;
+    let (store, schema) = fresh_store("windows").await;
+    let anna = consent_suite::subject(7);
+    assert_eq!(store.last_inbound(&anna).await.unwrap(), None);
+    store.touch(&anna, 2_000).await.unwrap();
+    // An older message delivered late never moves the window back.
+    store.touch(&anna, 1_000).await.unwrap();
+    assert_eq!(store.last_inbound(&anna).await.unwrap(), Some(2_000));
+    // A second instance sees it; an erasure removes it.
+    let again = PostgresStore::connect_in_schema(&url(), Some(&schema))
+        .await
+        .unwrap();
+    assert_eq!(again.last_inbound(&anna).await.unwrap(), Some(2_000));
+    store.clone().erasure_key(key()).erase(&anna).await.unwrap();
+    assert_eq!(store.last_inbound(&anna).await.unwrap(), None);
+    drop_schema(&schema).await;
 }

@@ -4,7 +4,9 @@ mod consent_suite;
 
 use std::sync::Arc;
 
-use consent_suite::{batch, behaviour, deduplication, erasure, erasure_needs_a_key, key, record, subject};
+use consent_suite::{
+    batch, behaviour, deduplication, erasure, erasure_needs_a_key, key, record, subject, subscribers,
+};
 use switchboard::ConsentAction::{OptIn, OptOut};
 use switchboard::consent::sqlite::SqliteStore;
 use switchboard::consent::{ConsentState, ConsentStore, LinkedStore, MemoryStore, Subject};
@@ -15,12 +17,15 @@ use switchboard::{Address, ChannelKind};
 async fn memory_store() {
     behaviour(&MemoryStore::new()).await;
     batch(&MemoryStore::new()).await;
+    subscribers(&MemoryStore::new()).await;
+    subscribers(&LinkedStore::by_phone(MemoryStore::new())).await;
 }
 
 #[tokio::test]
 async fn sqlite_in_memory() {
     behaviour(&SqliteStore::in_memory().await.unwrap()).await;
     batch(&SqliteStore::in_memory().await.unwrap()).await;
+    subscribers(&SqliteStore::in_memory().await.unwrap()).await;
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use super::store::{ConsentRecord, ConsentState, ConsentStore, Erasure, Subject};
+use super::store::{
+    ConsentRecord, ConsentState, ConsentStore, Erasure, Subject, SubscriberPage, SubscriberQuery,
+};
 use crate::channel::ChannelKind;
 use crate::error::Result;
 
@@ -129,6 +131,29 @@ impl<S: ConsentStore> ConsentStore for LinkedStore<S> {
         }
         all.sort_by_key(|r| r.at_ms);
         Ok(all)
+    }
+
+    async fn set_tags(&self, subject: &Subject, tags: &[&str]) -> Result<()> {
+        self.inner.set_tags(subject, tags).await
+    }
+
+    async fn tags(&self, subject: &Subject) -> Result<Vec<String>> {
+        self.inner.tags(subject).await
+    }
+
+    /// The inner store's subscribers, less those a linked subject's opt-out stops.
+    async fn subscribers(
+        &self,
+        query: &SubscriberQuery,
+        after: Option<&Subject>,
+        limit: usize,
+    ) -> Result<SubscriberPage> {
+        let mut page = self.inner.subscribers(query, after, limit).await?;
+        let states = self.states(&page.subjects, Some(&query.topic)).await?;
+        let mut states = states.into_iter();
+        page.subjects
+            .retain(|_| states.next().is_some_and(ConsentState::is_opted_in));
+        Ok(page)
     }
 
     /// Erases the subject and every subject linked to it.

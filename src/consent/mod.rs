@@ -31,7 +31,7 @@ pub use interceptor::{ConsentInterceptor, Handled, Replies};
 pub use linked::LinkedStore;
 pub use store::{
     ConsentExport, ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Evidence, MemoryStore,
-    Source, Subject,
+    Source, Subject, SubscriberPage, SubscriberQuery,
 };
 
 /// The topic under which platform-level marketing opt-outs are recorded (WhatsApp's "stop

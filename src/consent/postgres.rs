@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::store::{
-    BatchRow, ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, action_str,
-    by_channel, fold_rows, latest_state, no_erasure_key, now_ms, parse_action, stored_record,
-    tombstone_positions, tombstones,
+    BatchRow, ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, SubscriberPage,
+    SubscriberQuery, action_str, by_channel, fold_rows, latest_state, no_erasure_key, now_ms, parse_action,
+    stored_record, subscriber_page, tombstone_positions, tombstones,
 };
 use crate::error::{Error, Result};
 use crate::webhook::Deduplicator;
@@ -154,6 +154,18 @@ impl PostgresStore {
                 seen_at_ms BIGINT NOT NULL
             )",
             "CREATE INDEX IF NOT EXISTS webhook_dedup_seen ON webhook_dedup (seen_at_ms)",
+            "CREATE TABLE IF NOT EXISTS subject_tags (
+                channel TEXT NOT NULL,
+                address TEXT NOT NULL,
+                tag TEXT NOT NULL,
+                PRIMARY KEY (channel, address, tag)
+            )",
+            "CREATE TABLE IF NOT EXISTS conversation_windows (
+                channel TEXT NOT NULL,
+                address TEXT NOT NULL,
+                last_inbound_ms BIGINT NOT NULL,
+                PRIMARY KEY (channel, address)
+            )",
         ] {
             sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
         }
@@ -287,6 +299,68 @@ impl ConsentStore for PostgresStore {
             .collect()
     }
 
+    async fn set_tags(&self, subject: &Subject, tags: &[&str]) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM subject_tags WHERE channel = $1 AND address = $2")
+            .bind(&subject.channel)
+            .bind(&subject.address)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO subject_tags (channel, address, tag)
+             SELECT $1, $2, tag FROM unnest($3::text[]) AS tag ON CONFLICT DO NOTHING",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .bind(tags)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn tags(&self, subject: &Subject) -> Result<Vec<String>> {
+        sqlx::query_scalar("SELECT tag FROM subject_tags WHERE channel = $1 AND address = $2 ORDER BY tag")
+            .bind(&subject.channel)
+            .bind(&subject.address)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn subscribers(
+        &self,
+        query: &SubscriberQuery,
+        after: Option<&Subject>,
+        limit: usize,
+    ) -> Result<SubscriberPage> {
+        let (channel, address) = after.map_or(("", ""), |s| (s.channel.as_str(), s.address.as_str()));
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT channel, address FROM consent_records r
+             WHERE (channel, address) > ($1, $2) AND ($3::text IS NULL OR channel = $3)
+               AND COALESCE(topic = $4, true)
+               AND (cardinality($5::text[]) = 0 OR (SELECT count(*) FROM subject_tags t
+                    WHERE t.channel = r.channel AND t.address = r.address AND t.tag = ANY($5))
+                    = cardinality($5::text[]))
+             ORDER BY channel, address LIMIT $6",
+        )
+        .bind(channel)
+        .bind(address)
+        .bind(&query.channel)
+        .bind(&query.topic)
+        .bind(&query.tags)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let candidates = rows
+            .into_iter()
+            .map(|(channel, address)| Subject { channel, address })
+            .collect();
+        subscriber_page(self, candidates, &query.topic, limit).await
+    }
+
     async fn erase(&self, subject: &Subject) -> Result<Erasure> {
         let id = self.tombstone_id(subject).ok_or_else(no_erasure_key)?;
         let mut tx = self.pool.begin().await.map_err(db)?;
@@ -305,6 +379,17 @@ impl ConsentStore for PostgresStore {
             rows.iter()
                 .filter_map(|(t, a, at)| parse_action(a).map(|a| (t.as_deref(), a, *at))),
         );
+        // The conversation window and the tags name the address too.
+        for table in ["conversation_windows", "subject_tags"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE channel = $1 AND address = $2"
+            ))
+            .bind(&subject.channel)
+            .bind(&subject.address)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
         let topics: Vec<Option<String>> = kept.iter().map(|(t, _)| t.clone()).collect();
         let times: Vec<i64> = kept.iter().map(|(_, at)| *at).collect();
         sqlx::query(
@@ -373,5 +458,36 @@ impl Deduplicator for PostgresDeduplicator {
             self.purge().await?;
         }
         Ok(done.rows_affected() == 1)
+    }
+}
+
+/// The 24-hour windows in the same database as the ledger, shared by every app instance
+/// (removed with [`ConsentStore::erase`]).
+#[async_trait]
+impl crate::window::WindowStore for PostgresStore {
+    async fn touch(&self, subject: &Subject, at_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO conversation_windows (channel, address, last_inbound_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (channel, address) DO UPDATE
+             SET last_inbound_ms = GREATEST(conversation_windows.last_inbound_ms, excluded.last_inbound_ms)",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn last_inbound(&self, subject: &Subject) -> Result<Option<i64>> {
+        sqlx::query_scalar(
+            "SELECT last_inbound_ms FROM conversation_windows WHERE channel = $1 AND address = $2",
+        )
+        .bind(&subject.channel)
+        .bind(&subject.address)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)
     }
 }

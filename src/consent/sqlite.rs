@@ -16,9 +16,9 @@ use sqlx::sqlite::{
 };
 
 use super::store::{
-    BatchRow, ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, action_str,
-    by_channel, fold_rows, latest_state, no_erasure_key, now_ms, parse_action, stored_record,
-    tombstone_positions, tombstones,
+    BatchRow, ConsentRecord, ConsentState, ConsentStore, Erasure, ErasureKey, Subject, SubscriberPage,
+    SubscriberQuery, action_str, by_channel, fold_rows, latest_state, no_erasure_key, now_ms, parse_action,
+    stored_record, subscriber_page, tombstone_positions, tombstones,
 };
 use crate::error::{Error, Result};
 use crate::webhook::Deduplicator;
@@ -168,6 +168,12 @@ async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
                 seen_at_ms INTEGER NOT NULL
             ) WITHOUT ROWID",
         "CREATE INDEX IF NOT EXISTS webhook_dedup_seen ON webhook_dedup (seen_at_ms)",
+        "CREATE TABLE IF NOT EXISTS subject_tags (
+            channel TEXT NOT NULL,
+            address TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (channel, address, tag)
+        ) WITHOUT ROWID",
         "CREATE TABLE IF NOT EXISTS conversation_windows (
             channel TEXT NOT NULL,
             address TEXT NOT NULL,
@@ -297,6 +303,76 @@ impl ConsentStore for SqliteStore {
             .collect()
     }
 
+    async fn set_tags(&self, subject: &Subject, tags: &[&str]) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM subject_tags WHERE channel = ? AND address = ?")
+            .bind(&subject.channel)
+            .bind(&subject.address)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for tag in tags {
+            sqlx::query("INSERT OR IGNORE INTO subject_tags (channel, address, tag) VALUES (?, ?, ?)")
+                .bind(&subject.channel)
+                .bind(&subject.address)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn tags(&self, subject: &Subject) -> Result<Vec<String>> {
+        sqlx::query_scalar("SELECT tag FROM subject_tags WHERE channel = ? AND address = ? ORDER BY tag")
+            .bind(&subject.channel)
+            .bind(&subject.address)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn subscribers(
+        &self,
+        query: &SubscriberQuery,
+        after: Option<&Subject>,
+        limit: usize,
+    ) -> Result<SubscriberPage> {
+        // Candidates walk the lookup index in order from the cursor; the shared state
+        // derivation then keeps the opted-in ones.
+        let tags = vec!["?"; query.tags.len()].join(", ");
+        let sql = format!(
+            "SELECT DISTINCT channel, address FROM consent_records r
+             WHERE (channel, address) > (?, ?) AND (? IS NULL OR channel = ?)
+               AND (topic IS NULL OR topic = ?)
+               AND (? = 0 OR (SELECT count(*) FROM subject_tags t
+                    WHERE t.channel = r.channel AND t.address = r.address AND t.tag IN ({tags})) = ?)
+             ORDER BY channel, address LIMIT ?"
+        );
+        let (channel, address) = after.map_or(("", ""), |s| (s.channel.as_str(), s.address.as_str()));
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+            .bind(channel)
+            .bind(address)
+            .bind(&query.channel)
+            .bind(&query.channel)
+            .bind(&query.topic)
+            .bind(query.tags.len() as i64);
+        for tag in &query.tags {
+            q = q.bind(tag);
+        }
+        let rows = q
+            .bind(query.tags.len() as i64)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let candidates = rows
+            .into_iter()
+            .map(|(channel, address)| Subject { channel, address })
+            .collect();
+        subscriber_page(self, candidates, &query.topic, limit).await
+    }
+
     async fn erase(&self, subject: &Subject) -> Result<Erasure> {
         let id = self.tombstone_id(subject).ok_or_else(no_erasure_key)?;
         let mut tx = self.pool.begin().await.map_err(db)?;
@@ -315,13 +391,15 @@ impl ConsentStore for SqliteStore {
             rows.iter()
                 .filter_map(|(t, a, at)| parse_action(a).map(|a| (t.as_deref(), a, *at))),
         );
-        // The conversation window names the address too.
-        sqlx::query("DELETE FROM conversation_windows WHERE channel = ? AND address = ?")
-            .bind(&subject.channel)
-            .bind(&subject.address)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        // The conversation window and the tags name the address too.
+        for table in ["conversation_windows", "subject_tags"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE channel = ? AND address = ?"))
+                .bind(&subject.channel)
+                .bind(&subject.address)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         for (topic, at_ms) in &kept {
             sqlx::query("INSERT INTO consent_tombstones (subject_hash, topic, at_ms) VALUES (?, ?, ?)")
                 .bind(&id)

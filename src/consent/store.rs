@@ -386,6 +386,25 @@ pub trait ConsentStore: Send + Sync {
     /// they must opt in afresh. Fails with a configuration error if the store has no key.
     async fn erase(&self, subject: &Subject) -> Result<Erasure>;
 
+    /// Sets the tags of `subject` (a region, a customer segment), replacing its earlier
+    /// ones; an empty list removes them. Broadcasts pick their audience by tag
+    /// ([`SubscriberQuery::tagged`]); [`erase`](Self::erase) removes them.
+    async fn set_tags(&self, subject: &Subject, tags: &[&str]) -> Result<()>;
+
+    /// The tags of `subject`, sorted.
+    async fn tags(&self, subject: &Subject) -> Result<Vec<String>>;
+
+    /// One page of the subjects opted in to `query`'s topic, in (channel, address) order
+    /// after `after`: the audience of a broadcast, read page by page so that its size never
+    /// has to fit in memory. Pass the page's [`next`](SubscriberPage::next) as `after` until
+    /// it is `None`; a page can hold fewer than `limit` subjects (or none) before the end.
+    async fn subscribers(
+        &self,
+        query: &SubscriberQuery,
+        after: Option<&Subject>,
+        limit: usize,
+    ) -> Result<SubscriberPage>;
+
     /// Every record of `subject` as a self-describing document (GDPR Art. 15 and 20).
     async fn export(&self, subject: &Subject) -> Result<ConsentExport> {
         Ok(ConsentExport {
@@ -395,6 +414,85 @@ pub trait ConsentStore: Send + Sync {
             records: self.records(subject).await?,
         })
     }
+}
+
+/// Who [`ConsentStore::subscribers`] lists: the subjects opted in to a topic, optionally
+/// only on one channel and only those carrying every one of some tags.
+///
+/// ```
+/// use switchboard::consent::SubscriberQuery;
+/// use switchboard::ChannelKind;
+///
+/// let north = SubscriberQuery::topic("network-news").tagged("region:north").on(ChannelKind::WhatsApp);
+/// # let _ = north;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubscriberQuery {
+    /// The topic subscribers opted in to (an opt-in to everything counts too).
+    pub topic: String,
+    /// Tags a subscriber must all carry ([`ConsentStore::set_tags`]).
+    pub tags: Vec<String>,
+    /// Only this channel; `None`: every channel.
+    pub channel: Option<String>,
+}
+
+impl SubscriberQuery {
+    /// The subscribers of `topic`.
+    pub fn topic(topic: impl Into<String>) -> Self {
+        Self {
+            topic: topic.into(),
+            tags: Vec::new(),
+            channel: None,
+        }
+    }
+
+    /// Only those tagged `tag` as well (every tag given must match).
+    #[must_use]
+    pub fn tagged(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self.tags.sort();
+        self.tags.dedup();
+        self
+    }
+
+    /// Only subscribers on this channel.
+    #[must_use]
+    pub fn on(mut self, channel: ChannelKind) -> Self {
+        self.channel = Some(channel.as_str().to_owned());
+        self
+    }
+}
+
+/// One page of [`ConsentStore::subscribers`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubscriberPage {
+    /// The opted-in subjects of this page.
+    pub subjects: Vec<Subject>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<Subject>,
+}
+
+/// The opted-in subjects among `candidates` (one page of subjects with a record for the
+/// topic, in order): the backends list candidates in SQL and let the state derivation,
+/// shared with every lookup, decide.
+pub(crate) async fn subscriber_page<S: ConsentStore + ?Sized>(
+    store: &S,
+    candidates: Vec<Subject>,
+    topic: &str,
+    limit: usize,
+) -> Result<SubscriberPage> {
+    let next = (candidates.len() >= limit)
+        .then(|| candidates.last().cloned())
+        .flatten();
+    let states = store.states(&candidates, Some(topic)).await?;
+    let subjects = candidates
+        .into_iter()
+        .zip(states)
+        .filter_map(|(subject, state)| state.is_opted_in().then_some(subject))
+        .collect();
+    Ok(SubscriberPage { subjects, next })
 }
 
 /// The secret behind erasure tombstones: an HMAC-SHA256 key, so a tombstone cannot be
@@ -511,6 +609,7 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct Ledger {
     records: HashMap<Subject, Vec<ConsentRecord>>,
+    tags: HashMap<Subject, Vec<String>>,
     tombstones: HashMap<String, Vec<(Option<String>, i64)>>,
 }
 
@@ -559,6 +658,11 @@ impl fmt::Debug for MemoryStore {
     }
 }
 
+/// The order subscribers are listed in.
+fn key(subject: &Subject) -> (&str, &str) {
+    (&subject.channel, &subject.address)
+}
+
 /// The error for an erasure without a key.
 pub(crate) fn no_erasure_key() -> Error {
     Error::config("erasing needs an erasure key: set one on the store (`erasure_key`)")
@@ -590,9 +694,58 @@ impl ConsentStore for MemoryStore {
         Ok(records)
     }
 
+    async fn set_tags(&self, subject: &Subject, tags: &[&str]) -> Result<()> {
+        let mut tags: Vec<String> = tags.iter().map(|t| (*t).to_owned()).collect();
+        tags.sort();
+        tags.dedup();
+        let mut ledger = self.lock();
+        if tags.is_empty() {
+            ledger.tags.remove(subject);
+        } else {
+            ledger.tags.insert(subject.clone(), tags);
+        }
+        Ok(())
+    }
+
+    async fn tags(&self, subject: &Subject) -> Result<Vec<String>> {
+        Ok(self.lock().tags.get(subject).cloned().unwrap_or_default())
+    }
+
+    async fn subscribers(
+        &self,
+        query: &SubscriberQuery,
+        after: Option<&Subject>,
+        limit: usize,
+    ) -> Result<SubscriberPage> {
+        let candidates = {
+            let ledger = self.lock();
+            let mut candidates: Vec<&Subject> = ledger
+                .records
+                .iter()
+                .filter(|(subject, records)| {
+                    query.channel.as_ref().is_none_or(|c| *c == subject.channel)
+                        && after.is_none_or(|after| key(subject) > key(after))
+                        && records
+                            .iter()
+                            .any(|r| r.topic.as_deref().is_none_or(|t| t == query.topic))
+                        && query
+                            .tags
+                            .iter()
+                            .all(|tag| ledger.tags.get(*subject).is_some_and(|tags| tags.contains(tag)))
+                })
+                .map(|(subject, _)| subject)
+                .collect();
+            candidates.sort_by(|a, b| key(a).cmp(&key(b)));
+            candidates.truncate(limit);
+            candidates.into_iter().cloned().collect()
+        };
+        subscriber_page(self, candidates, &query.topic, limit).await
+    }
+
     async fn erase(&self, subject: &Subject) -> Result<Erasure> {
         let key = self.erasure_key.as_ref().ok_or_else(no_erasure_key)?;
         let mut ledger = self.lock();
+        ledger.tags.remove(subject);
         let records = ledger.records.remove(subject).unwrap_or_default();
         let kept = tombstones(records.iter().map(|r| (r.topic.as_deref(), r.action, r.at_ms)));
         let opt_outs_kept = kept.len();

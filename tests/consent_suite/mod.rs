@@ -234,3 +234,100 @@ pub async fn deduplication(dedup: Arc<dyn Deduplicator>, short: &dyn Deduplicato
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert!(short.first_sighting("whatsapp:wamid.3").await.unwrap());
 }
+
+/// Listing a topic's subscribers page by page, by channel and by tag.
+pub async fn subscribers(store: &dyn ConsentStore) {
+    use switchboard::consent::SubscriberQuery;
+    // 25 SMS subscribers of `news`; every third opted out later; every fifth tagged north.
+    for n in 0..25 {
+        let s = subject(100 + n);
+        store
+            .append(&record(&s, Some("news"), OptIn, 1_000))
+            .await
+            .unwrap();
+        if n % 3 == 0 {
+            store
+                .append(&record(&s, Some("news"), OptOut, 2_000))
+                .await
+                .unwrap();
+        }
+        if n % 5 == 0 {
+            store.set_tags(&s, &["region:north", "vip"]).await.unwrap();
+        }
+    }
+    // An opt-in to everything counts; another topic does not.
+    let everything = subject(200);
+    store
+        .append(&record(&everything, None, OptIn, 1_000))
+        .await
+        .unwrap();
+    let other = subject(201);
+    store
+        .append(&record(&other, Some("offers"), OptIn, 1_000))
+        .await
+        .unwrap();
+    let on_whatsapp = Subject::new(&ChannelKind::WhatsApp, &Address::phone("+4915100000999").unwrap());
+    store
+        .append(&record(&on_whatsapp, Some("news"), OptIn, 1_000))
+        .await
+        .unwrap();
+
+    let all = collect(store, &SubscriberQuery::topic("news"), 4).await;
+    let expected_sms: Vec<Subject> = (0..25)
+        .filter(|n| n % 3 != 0)
+        .map(|n| subject(100 + n))
+        .chain([everything.clone()])
+        .collect();
+    let mut expected = expected_sms.clone();
+    expected.push(on_whatsapp.clone());
+    expected.sort_by(|a, b| (&a.channel, &a.address).cmp(&(&b.channel, &b.address)));
+    assert_eq!(all, expected, "every opted-in subscriber once, in order");
+
+    let sms = collect(store, &SubscriberQuery::topic("news").on(ChannelKind::Sms), 7).await;
+    assert_eq!(sms, expected_sms);
+
+    // Tagged north (n = 0, 5, 10, 15, 20) and still opted in (not 0 or 15).
+    let north = collect(store, &SubscriberQuery::topic("news").tagged("region:north"), 2).await;
+    assert_eq!(north, vec![subject(105), subject(110), subject(120)]);
+    let both = collect(
+        store,
+        &SubscriberQuery::topic("news")
+            .tagged("region:north")
+            .tagged("vip"),
+        100,
+    )
+    .await;
+    assert_eq!(both, north, "every tag must match");
+    assert!(
+        collect(store, &SubscriberQuery::topic("news").tagged("region:south"), 10)
+            .await
+            .is_empty()
+    );
+
+    assert_eq!(
+        store.tags(&subject(105)).await.unwrap(),
+        vec!["region:north", "vip"]
+    );
+    store.set_tags(&subject(105), &["region:south"]).await.unwrap();
+    assert_eq!(store.tags(&subject(105)).await.unwrap(), vec!["region:south"]);
+    store.set_tags(&subject(105), &[]).await.unwrap();
+    assert!(store.tags(&subject(105)).await.unwrap().is_empty());
+}
+
+async fn collect(
+    store: &dyn ConsentStore,
+    query: &switchboard::consent::SubscriberQuery,
+    limit: usize,
+) -> Vec<Subject> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.subscribers(query, after.as_ref(), limit).await.unwrap();
+        assert!(page.subjects.len() <= limit);
+        all.extend(page.subjects);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return all,
+        }
+    }
+}
