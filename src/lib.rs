@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod address;
+pub mod broadcast;
 pub mod channel;
 pub mod consent;
 pub mod error;

@@ -57,7 +57,12 @@ impl Rate {
         self
     }
 
-    fn quota(self) -> Quota {
+    /// How many messages may go at once.
+    pub(crate) fn burst_size(self) -> usize {
+        self.burst.get() as usize
+    }
+
+    pub(crate) fn quota(self) -> Quota {
         Quota::with_period(self.period)
             .expect("period is never zero")
             .allow_burst(self.burst)

@@ -93,35 +93,6 @@ impl<C: Channel> ConsentGuard<C> {
     }
 }
 
-impl<C: Channel> ConsentGuard<C> {
-    /// Records the opt-out behind a provider's refusal (WhatsApp 131050, Twilio 21610), so
-    /// the next message to this person is refused here, without a billed request. The
-    /// send's own error is what the caller needs; a failure to record is only logged.
-    async fn record_refusal(&self, message: &OutboundMessage, error: &Error) {
-        let kind = self.inner.kind();
-        let Some(topic) = error
-            .provider_code()
-            .and_then(|code| super::provider_opt_out(&kind, code))
-        else {
-            return;
-        };
-        let evidence = Evidence {
-            text: error.api_error().map(|api| api.message.clone()),
-            ..Evidence::default()
-        };
-        let record = ConsentRecord::new(
-            Subject::new(&kind, &message.to),
-            topic,
-            ConsentAction::OptOut,
-            Source::Provider,
-            evidence,
-        );
-        if let Err(store_error) = self.store.append(&record).await {
-            tracing::warn!(error = %store_error, channel = %kind, "could not record a provider opt-out");
-        }
-    }
-}
-
 #[async_trait]
 impl<C: Channel> Channel for ConsentGuard<C> {
     fn kind(&self) -> ChannelKind {
@@ -136,7 +107,8 @@ impl<C: Channel> Channel for ConsentGuard<C> {
         self.check(message).await?;
         let result = self.inner.send(message).await;
         if let Err(error) = &result {
-            self.record_refusal(message, error).await;
+            let kind = self.inner.kind();
+            record_provider_refusal(&*self.store, &kind, &Subject::new(&kind, &message.to), error).await;
         }
         result
     }
@@ -151,5 +123,36 @@ impl<C: fmt::Debug> fmt::Debug for ConsentGuard<C> {
         f.debug_struct("ConsentGuard")
             .field("inner", &self.inner)
             .finish_non_exhaustive()
+    }
+}
+
+/// Records the opt-out behind a provider's refusal (WhatsApp 131050, Twilio 21610), so the
+/// next message to this person is refused locally, without a billed request. The send's
+/// own error is what the caller needs; a failure to record is only logged.
+pub(crate) async fn record_provider_refusal(
+    store: &dyn ConsentStore,
+    kind: &ChannelKind,
+    subject: &Subject,
+    error: &Error,
+) {
+    let Some(topic) = error
+        .provider_code()
+        .and_then(|code| super::provider_opt_out(kind, code))
+    else {
+        return;
+    };
+    let evidence = Evidence {
+        text: error.api_error().map(|api| api.message.clone()),
+        ..Evidence::default()
+    };
+    let record = ConsentRecord::new(
+        subject.clone(),
+        topic,
+        ConsentAction::OptOut,
+        Source::Provider,
+        evidence,
+    );
+    if let Err(store_error) = store.append(&record).await {
+        tracing::warn!(error = %store_error, channel = %kind, "could not record a provider opt-out");
     }
 }

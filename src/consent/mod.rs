@@ -27,6 +27,7 @@ pub mod sqlite;
 pub mod store;
 
 pub use guard::ConsentGuard;
+pub(crate) use guard::record_provider_refusal;
 pub use interceptor::{ConsentInterceptor, Handled, Replies};
 pub use linked::LinkedStore;
 pub use store::{

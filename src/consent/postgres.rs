@@ -103,6 +103,11 @@ impl PostgresStore {
         }
     }
 
+    /// The pool, shared with the broadcast outbox in the same schema.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     fn tombstone_id(&self, subject: &Subject) -> Option<String> {
         self.erasure_key.as_ref().map(|key| key.tombstone_id(subject))
     }

@@ -126,6 +126,11 @@ impl SqliteStore {
         }
     }
 
+    /// The pool, shared with the broadcast outbox in the same file.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     fn tombstone_id(&self, subject: &Subject) -> Option<String> {
         self.erasure_key.as_ref().map(|key| key.tombstone_id(subject))
     }

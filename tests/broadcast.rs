@@ -1,0 +1,329 @@
+//! Broadcasts against the sandbox: each opted-in subscriber exactly once, opt-outs honoured
+//! at send time (also mid-broadcast), per-channel content, the report with codes and
+//! costs, statuses and replies linked back, resuming, faults, and a SIGKILL mid-run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard::broadcast::{Broadcast, Broadcaster, Linked, PriceTable, Progress, RecipientState};
+use switchboard::consent::sqlite::SqliteStore;
+use switchboard::consent::{
+    ConsentRecord, ConsentStore, Evidence, MARKETING, Source, Subject, SubscriberQuery,
+};
+use switchboard::sandbox::{Faults, Provider, Sandbox, credentials};
+use switchboard::{
+    Address, Channel, ChannelKind, ConsentAction, Content, InboundEvent, MessageCategory, Rate, Template,
+    WebhookOutcome,
+};
+
+fn whatsapp_number(n: usize) -> String {
+    format!("+491520000{n:04}")
+}
+
+fn sms_number(n: usize) -> String {
+    format!("+491630000{n:04}")
+}
+
+fn subject(channel: &ChannelKind, number: &str) -> Subject {
+    Subject::new(channel, &Address::phone(number).unwrap())
+}
+
+async fn consent(store: &dyn ConsentStore, subject: &Subject, topic: &str, action: ConsentAction) {
+    let record = ConsentRecord::new(
+        subject.clone(),
+        Some(topic),
+        action,
+        Source::WebForm,
+        Evidence::default(),
+    );
+    store.append(&record).await.unwrap();
+}
+
+fn events(channel: &dyn Channel, sandbox: &Sandbox) -> Vec<InboundEvent> {
+    sandbox
+        .webhooks()
+        .iter()
+        .filter_map(|r| match channel.handle_webhook(r) {
+            Ok(WebhookOutcome::Events(events)) => Some(events),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn deliveries_per_recipient(sandbox: &Sandbox) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for d in sandbox.delivered() {
+        *counts.entry(d.to).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newsletter_reaches_each_subscriber_once() {
+    let sandbox = Sandbox::builder()
+        .marketing_template("newsletter")
+        .start()
+        .await
+        .unwrap();
+    let ledger = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let whatsapp = ChannelKind::WhatsApp;
+    // 40 WhatsApp subscribers of `news`; 2 more who opted out again (not in the audience).
+    for n in 0..42 {
+        let s = subject(&whatsapp, &whatsapp_number(n));
+        consent(&*ledger, &s, "news", ConsentAction::OptIn).await;
+        if n >= 40 {
+            consent(&*ledger, &s, "news", ConsentAction::OptOut).await;
+        }
+    }
+    // Three stopped marketing messages altogether (WhatsApp's own switch, recorded by the
+    // interceptor): still subscribers of `news`, but never sent a marketing message.
+    for n in [3, 4, 5] {
+        consent(
+            &*ledger,
+            &subject(&whatsapp, &whatsapp_number(n)),
+            MARKETING,
+            ConsentAction::OptOut,
+        )
+        .await;
+    }
+    // One stopped marketing in WhatsApp only, which the ledger never heard of: Meta takes
+    // the message and fails it with 131050.
+    sandbox.whatsapp_user(&whatsapp_number(6)).stops_marketing();
+    sandbox.webhooks(); // that notice is not the point here
+    // 10 SMS subscribers, half of them in the north.
+    for n in 0..10 {
+        let s = subject(&ChannelKind::Sms, &sms_number(n));
+        consent(&*ledger, &s, "news", ConsentAction::OptIn).await;
+        if n % 2 == 0 {
+            ledger.set_tags(&s, &["region:north"]).await.unwrap();
+        }
+    }
+
+    let client = sandbox.whatsapp();
+    let prices = PriceTable::new("EUR")
+        .whatsapp(MessageCategory::Marketing, "+49", 0.1131)
+        .sms("+49", 0.075);
+    let broadcaster = Broadcaster::new(Arc::new(ledger.outbox().await.unwrap()), ledger.clone())
+        .channel(client.clone(), Rate::per_second(40).burst(5))
+        .channel(sandbox.twilio(), Rate::per_second(20).burst(5))
+        .prices(prices);
+    let news = Broadcast::to_subscribers(
+        "2026-11-news",
+        SubscriberQuery::topic("news"),
+        Content::Template(Template::new("newsletter", "de")),
+    )
+    .content_for(
+        ChannelKind::Sms,
+        Content::Text("November news: our new branch opens.".into()),
+    );
+
+    // Ten subscribers at the end of the list opt out while the broadcast runs.
+    let late = (30..40)
+        .map(|n| subject(&whatsapp, &whatsapp_number(n)))
+        .collect::<Vec<_>>();
+    let first_chunk = Arc::new(tokio::sync::Notify::new());
+    let opt_outs = {
+        let (ledger, late, first_chunk) = (ledger.clone(), late.clone(), first_chunk.clone());
+        tokio::spawn(async move {
+            first_chunk.notified().await;
+            for s in &late {
+                consent(&*ledger, s, "news", ConsentAction::OptOut).await;
+            }
+        })
+    };
+    let mut seen: Vec<Progress> = Vec::new();
+    let report = broadcaster
+        .run(&news, |p| {
+            if seen.is_empty() {
+                first_chunk.notify_one();
+            }
+            seen.push(p.clone());
+        })
+        .await
+        .unwrap();
+    opt_outs.await.unwrap();
+
+    // 40 + 10 recipients; 3 + 10 skipped for consent; 37 sent in all.
+    assert_eq!(report.total, 50, "{report}");
+    assert!(report.is_finished());
+    assert_eq!(report.count(RecipientState::Sent), 37, "{report}");
+    assert_eq!(report.count(RecipientState::Skipped), 13, "{report}");
+    assert_eq!(report.codes["opted_out"], 13);
+    assert_eq!(report.channels["sms"][&RecipientState::Sent], 10);
+    let last = seen.last().unwrap();
+    assert_eq!((last.total, last.done, last.sent), (50, 50, 37));
+    assert!(seen.len() >= 10, "a progress event per chunk of at most 5");
+
+    // The provider saw each recipient at most once, and no one who opted out.
+    let delivered = deliveries_per_recipient(&sandbox);
+    assert_eq!(delivered.len(), 37);
+    assert!(delivered.values().all(|n| *n == 1), "{delivered:?}");
+    for n in [3, 4, 5].into_iter().chain(30..40) {
+        assert!(!delivered.contains_key(&whatsapp_number(n)), "{n} opted out");
+    }
+    let sms: Vec<_> = sandbox
+        .delivered()
+        .into_iter()
+        .filter(|d| d.provider == Provider::Twilio)
+        .collect();
+    assert_eq!(sms.len(), 10);
+    assert!(
+        sms.iter()
+            .all(|d| d.text.as_deref() == Some("November news: our new branch opens."))
+    );
+
+    // SMS are billed on acceptance; WhatsApp once delivered, which no status said yet.
+    let cost = report.cost.clone().unwrap();
+    assert!((cost.billed - 0.75).abs() < 1e-9, "{cost:?}");
+    assert!(
+        (cost.if_all_delivered - (0.75 + 27.0 * 0.1131)).abs() < 1e-9,
+        "{cost:?}"
+    );
+
+    // Statuses come back through the webhook and are recorded.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut linked_statuses = 0;
+    for event in events(&client, &sandbox) {
+        if let Some(Linked::Status(sent)) = broadcaster.observe(&event).await.unwrap() {
+            assert_eq!(sent.broadcast, "2026-11-news");
+            linked_statuses += 1;
+        }
+    }
+    assert!(linked_statuses >= 27, "{linked_statuses}");
+    let report = broadcaster.report("2026-11-news").await.unwrap();
+    assert_eq!(report.deliveries["read"], 26, "{report:?}");
+    assert_eq!(
+        report.deliveries["failed"], 1,
+        "number 6 stopped marketing at Meta"
+    );
+    assert_eq!(report.codes["131050"], 1);
+    let cost = report.cost.clone().unwrap();
+    assert!((cost.billed - (0.75 + 26.0 * 0.1131)).abs() < 1e-9, "{cost:?}");
+
+    // A subscriber answers: the reply is linked to the newsletter, for a 1:1 answer.
+    sandbox
+        .whatsapp_user(&whatsapp_number(7))
+        .sends_text("Is the new branch open on Sundays?");
+    sandbox.whatsapp_user("+4915299999999").sends_text("Hello?");
+    let mut replies = Vec::new();
+    for event in events(&client, &sandbox) {
+        if let InboundEvent::Message(message) = &event {
+            replies.push((
+                message.from.key().unwrap().to_owned(),
+                broadcaster.observe(&event).await.unwrap(),
+            ));
+        }
+    }
+    assert_eq!(replies.len(), 2);
+    match &replies[0] {
+        (from, Some(Linked::Reply { to, quoted: false })) => {
+            assert_eq!(from, &whatsapp_number(7));
+            assert_eq!(to.broadcast, "2026-11-news");
+            assert_eq!(to.subject, subject(&whatsapp, &whatsapp_number(7)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(replies[1].1, None, "not a recipient");
+
+    // Running it again resumes a finished broadcast: nobody gets it twice.
+    let again = broadcaster.run(&news, |_| {}).await.unwrap();
+    assert_eq!(again.count(RecipientState::Sent), 37);
+    assert_eq!(sandbox.delivered().len(), 37);
+
+    // A second broadcast to the north only (SMS).
+    let north = Broadcast::to_subscribers(
+        "2026-11-north",
+        SubscriberQuery::topic("news").tagged("region:north"),
+        Content::Text("Network expansion in the north".into()),
+    );
+    let report = broadcaster.run(&north, |_| {}).await.unwrap();
+    assert_eq!(report.count(RecipientState::Sent), 5, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_leave_every_recipient_in_a_final_state() {
+    // 5xx answers, answers cut off after the message was taken, and a number whose
+    // throughput is below the broadcaster's rate (130429).
+    let sandbox = Sandbox::builder()
+        .whatsapp_throughput(30)
+        .faults(Faults::none().error_rate(0.15).drop_rate(0.05))
+        .start()
+        .await
+        .unwrap();
+    let ledger = Arc::new(SqliteStore::in_memory().await.unwrap());
+    let mut recipients = Vec::new();
+    for n in 0..150 {
+        let number = whatsapp_number(n);
+        let s = subject(&ChannelKind::WhatsApp, &number);
+        // Every tenth opted out: listed anyway, never messaged.
+        let action = if n % 10 == 0 {
+            ConsentAction::OptOut
+        } else {
+            ConsentAction::OptIn
+        };
+        consent(&*ledger, &s, "offers", action).await;
+        recipients.push((ChannelKind::WhatsApp, Address::phone(&number).unwrap()));
+    }
+    // No retries in the client: the broadcaster's own retries are under test.
+    let client = switchboard::whatsapp::Client::builder()
+        .access_token(credentials::WHATSAPP_TOKEN)
+        .phone_number_id(credentials::WHATSAPP_PHONE_NUMBER_ID)
+        .base_url(sandbox.url())
+        .retry_policy(switchboard::RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let broadcaster = Broadcaster::new(Arc::new(ledger.outbox().await.unwrap()), ledger.clone())
+        .channel(client, Rate::per_second(60).burst(10))
+        .max_attempts(8);
+    let offers = Broadcast::to_list(
+        "offers",
+        recipients,
+        Content::Template(Template::new("offers", "en")),
+    )
+    .topic("offers");
+    let report = broadcaster.run(&offers, |_| {}).await.unwrap();
+    eprintln!("{report}");
+
+    assert_eq!(report.total, 150);
+    assert!(report.is_finished(), "{report}");
+    assert_eq!(report.count(RecipientState::Skipped), 15, "{report}");
+    let sent = report.count(RecipientState::Sent);
+    let ambiguous = report.count(RecipientState::Ambiguous);
+    let failed = report.count(RecipientState::Failed);
+    assert_eq!(sent + ambiguous + failed, 135, "{report}");
+    assert!(ambiguous > 0 && sent > 100, "{report}");
+
+    let delivered = deliveries_per_recipient(&sandbox);
+    for n in (0..150).step_by(10) {
+        assert!(!delivered.contains_key(&whatsapp_number(n)), "{n} opted out");
+    }
+    assert!(delivered.values().all(|n| *n == 1), "nobody twice: {delivered:?}");
+    // Every sent recipient got it; an ambiguous one may or may not have.
+    let outbox = broadcaster.outbox();
+    for s in outbox
+        .recipients("offers", RecipientState::Sent, 1000)
+        .await
+        .unwrap()
+    {
+        assert_eq!(delivered.get(&s.address), Some(&1));
+    }
+    for s in outbox
+        .recipients("offers", RecipientState::Failed, 1000)
+        .await
+        .unwrap()
+    {
+        assert!(!delivered.contains_key(&s.address));
+    }
+    assert_eq!(
+        delivered.len() as u64,
+        sent + outbox
+            .recipients("offers", RecipientState::Ambiguous, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|s| delivered.contains_key(&s.address))
+            .count() as u64
+    );
+}
