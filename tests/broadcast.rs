@@ -327,3 +327,149 @@ async fn faults_leave_every_recipient_in_a_final_state() {
             .count() as u64
     );
 }
+
+fn temp_db(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "switchboard-broadcast-{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("switchboard.db")
+}
+
+fn crash_broadcast() -> Broadcast {
+    Broadcast::to_subscribers(
+        "crash",
+        SubscriberQuery::topic("news"),
+        Content::Template(Template::new("newsletter", "de")),
+    )
+}
+
+const CRASH_RECIPIENTS: usize = 300;
+
+/// The child half of the crash test: broadcasts against the parent's sandbox, printing its
+/// progress, until the parent kills it. Not a test of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the child process of a_broadcast_survives_sigkill"]
+async fn broadcast_crash_child() {
+    use std::io::Write;
+    let path = std::env::var("SWITCHBOARD_CRASH_DB").expect("started by a_broadcast_survives_sigkill");
+    let url = std::env::var("SWITCHBOARD_SANDBOX_URL").unwrap();
+    let ledger = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let client = switchboard::whatsapp::Client::builder()
+        .access_token(credentials::WHATSAPP_TOKEN)
+        .phone_number_id(credentials::WHATSAPP_PHONE_NUMBER_ID)
+        .base_url(url)
+        .build()
+        .unwrap();
+    let broadcaster = Broadcaster::new(Arc::new(ledger.outbox().await.unwrap()), ledger.clone())
+        .channel(client, Rate::per_second(200).burst(20));
+    broadcaster
+        .run(&crash_broadcast(), |p| {
+            println!("DONE {}", p.done);
+            std::io::stdout().flush().unwrap();
+        })
+        .await
+        .unwrap();
+    println!("FINISHED");
+    std::io::stdout().flush().unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_survives_sigkill() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    // Slow answers keep requests in flight when the kill lands.
+    let sandbox = Sandbox::builder()
+        .whatsapp_throughput(1000)
+        .faults(Faults::none().latency(Duration::from_millis(150)))
+        .start()
+        .await
+        .unwrap();
+    let path = temp_db("crash");
+    let ledger = Arc::new(SqliteStore::open(&path).await.unwrap());
+    for n in 0..CRASH_RECIPIENTS {
+        consent(
+            &*ledger,
+            &subject(&ChannelKind::WhatsApp, &whatsapp_number(n)),
+            "news",
+            ConsentAction::OptIn,
+        )
+        .await;
+    }
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "broadcast_crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SWITCHBOARD_CRASH_DB", &path)
+        .env("SWITCHBOARD_SANDBOX_URL", sandbox.url())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut done_at_kill = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(done) = line.strip_prefix("DONE ").and_then(|d| d.parse::<usize>().ok())
+            && done >= CRASH_RECIPIENTS / 3
+        {
+            done_at_kill = Some(done);
+            break;
+        }
+        assert!(!line.contains("FINISHED"), "the child finished before the kill");
+    }
+    // SIGKILL mid-run: no destructor, no flush, requests in flight.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_at_kill = done_at_kill.expect("the child never made progress");
+    let before_resume = sandbox.delivered().len();
+    assert!(
+        before_resume >= done_at_kill && before_resume < CRASH_RECIPIENTS,
+        "{before_resume}"
+    );
+
+    // Resume in this process with the same outbox.
+    let broadcaster = Broadcaster::new(Arc::new(ledger.outbox().await.unwrap()), ledger.clone())
+        .channel(sandbox.whatsapp(), Rate::per_second(500).burst(50));
+    let report = broadcaster.run(&crash_broadcast(), |_| {}).await.unwrap();
+    eprintln!("{report} (killed at {done_at_kill} done, {before_resume} at the provider)");
+
+    assert_eq!(report.total, CRASH_RECIPIENTS as u64);
+    assert!(report.is_finished(), "{report}");
+    let sent = report.count(RecipientState::Sent);
+    let ambiguous = report.count(RecipientState::Ambiguous);
+    assert_eq!(sent + ambiguous, CRASH_RECIPIENTS as u64, "{report}");
+    // At most the two chunks in flight at the kill are ambiguous.
+    assert!(ambiguous <= 40, "{report}");
+
+    // Nobody twice; everyone sent exactly once; ambiguous ones at most once.
+    let delivered = deliveries_per_recipient(&sandbox);
+    assert!(delivered.values().all(|n| *n == 1), "duplicates: {delivered:?}");
+    let outbox = broadcaster.outbox();
+    for s in outbox
+        .recipients("crash", RecipientState::Sent, 1000)
+        .await
+        .unwrap()
+    {
+        assert_eq!(delivered.get(&s.address), Some(&1), "a sent recipient has it");
+    }
+    let ambiguous_delivered = outbox
+        .recipients("crash", RecipientState::Ambiguous, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|s| delivered.contains_key(&s.address))
+        .count() as u64;
+    assert_eq!(delivered.len() as u64, sent + ambiguous_delivered);
+    std::fs::remove_dir_all(path.parent().unwrap()).ok();
+}
