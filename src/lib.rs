@@ -12,6 +12,8 @@ pub mod inbound;
 // Shared by the provider clients.
 #[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
 mod executor;
+#[cfg(feature = "hours")]
+pub mod hours;
 #[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
 mod loose;
 pub mod message;
