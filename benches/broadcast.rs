@@ -65,20 +65,7 @@ fn client(addr: std::net::SocketAddr) -> switchboard::whatsapp::Client {
 }
 
 fn main() {
-    // The server gets its own runtime thread, as a remote API would.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            tx.send(common::serve().await).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    let addr = rx.recv().unwrap();
+    let addr = common::serve_on_own_thread();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

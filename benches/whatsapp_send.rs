@@ -17,20 +17,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use futures_util::future::join_all;
 
 fn bench(c: &mut Criterion) {
-    // The server gets its own runtime thread so it does not share the client's executor.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            tx.send(common::serve().await).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    let addr = rx.recv().unwrap();
+    let addr = common::serve_on_own_thread();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -25,6 +25,25 @@ pub async fn serve() -> SocketAddr {
     addr
 }
 
+/// Starts [`serve`] on a runtime thread of its own, as a remote API would be: it does not
+/// share the measured client's executor.
+#[allow(dead_code)] // `send_instructions` counts instructions on one thread instead
+pub fn serve_on_own_thread() -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            tx.send(serve().await).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
 /// One text message sent three ways against the server at `addr`.
 pub struct Senders {
     client: Client,

@@ -260,3 +260,36 @@ pub trait Outbox: Send + Sync {
     /// The latest broadcast message to `subject` accepted since `since_ms`, if any.
     async fn latest_to(&self, subject: &Subject, since_ms: i64) -> Result<Option<Sent>>;
 }
+
+/// A [`Sent`] as the SQL outboxes select it ([`SENT_COLUMNS`]).
+pub(crate) type SentRow = (String, String, String, String, i64);
+
+/// The columns of a [`SentRow`].
+pub(crate) const SENT_COLUMNS: &str = "broadcast, channel, address, message_id, sent_at_ms";
+
+pub(crate) fn sent((broadcast, channel, address, message_id, sent_at_ms): SentRow) -> Sent {
+    Sent {
+        broadcast,
+        subject: Subject { channel, address },
+        message_id,
+        sent_at_ms,
+    }
+}
+
+/// A tally row as the SQL outboxes select it: channel, state, code, delivery, count,
+/// summed cost, unpriced count.
+pub(crate) type TallyRowData = (String, String, Option<String>, Option<String>, i64, i64, i64);
+
+pub(crate) fn tally_row(
+    (channel, state, code, delivery, count, cost_micros, unpriced): TallyRowData,
+) -> Result<TallyRow> {
+    Ok(TallyRow {
+        channel,
+        state: state.parse()?,
+        code,
+        delivery,
+        count: u64::try_from(count).unwrap_or(0),
+        cost_micros,
+        unpriced: u64::try_from(unpriced).unwrap_or(0),
+    })
+}

@@ -5,7 +5,10 @@
 use async_trait::async_trait;
 use sqlx::postgres::PgPool;
 
-use super::outbox::{Claimed, Outbox, Outcome, RecipientState, Sent, TallyRow};
+use super::outbox::{
+    Claimed, Outbox, Outcome, RecipientState, SENT_COLUMNS, Sent, SentRow, TallyRow, TallyRowData, sent,
+    tally_row,
+};
 use crate::consent::Subject;
 use crate::consent::postgres::PostgresStore;
 use crate::error::{Error, Result};
@@ -81,19 +84,6 @@ impl PostgresStore {
         Ok(PostgresOutbox { pool })
     }
 }
-
-type SentRow = (String, String, String, String, i64);
-
-fn sent((broadcast, channel, address, message_id, sent_at_ms): SentRow) -> Sent {
-    Sent {
-        broadcast,
-        subject: Subject { channel, address },
-        message_id,
-        sent_at_ms,
-    }
-}
-
-const SENT_COLUMNS: &str = "broadcast, channel, address, message_id, sent_at_ms";
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -351,7 +341,7 @@ impl Outbox for PostgresOutbox {
     }
 
     async fn tally(&self, broadcast: &str) -> Result<Vec<TallyRow>> {
-        let rows: Vec<(String, String, Option<String>, Option<String>, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<TallyRowData> = sqlx::query_as(
             "SELECT channel, state, code, delivery, count(*), coalesce(sum(cost_micros), 0)::bigint,
                     count(*) FILTER (WHERE state = 'sent' AND cost_micros IS NULL)
              FROM broadcast_recipients WHERE broadcast = $1
@@ -361,19 +351,7 @@ impl Outbox for PostgresOutbox {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.into_iter()
-            .map(|(channel, state, code, delivery, count, cost_micros, unpriced)| {
-                Ok(TallyRow {
-                    channel,
-                    state: state.parse()?,
-                    code,
-                    delivery,
-                    count: u64::try_from(count).unwrap_or(0),
-                    cost_micros,
-                    unpriced: u64::try_from(unpriced).unwrap_or(0),
-                })
-            })
-            .collect()
+        rows.into_iter().map(tally_row).collect()
     }
 
     async fn recipients(&self, broadcast: &str, state: RecipientState, n: usize) -> Result<Vec<Subject>> {

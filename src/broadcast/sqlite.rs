@@ -6,7 +6,10 @@ use std::path::Path;
 use async_trait::async_trait;
 use sqlx::sqlite::SqlitePool;
 
-use super::outbox::{Claimed, Outbox, Outcome, RecipientState, Sent, TallyRow};
+use super::outbox::{
+    Claimed, Outbox, Outcome, RecipientState, SENT_COLUMNS, Sent, SentRow, TallyRow, TallyRowData, sent,
+    tally_row,
+};
 use crate::consent::Subject;
 use crate::consent::sqlite::SqliteStore;
 use crate::error::{Error, Result};
@@ -85,19 +88,6 @@ impl SqliteStore {
         SqliteOutbox::migrate(self.pool().clone()).await
     }
 }
-
-type SentRow = (String, String, String, String, i64);
-
-fn sent((broadcast, channel, address, message_id, sent_at_ms): SentRow) -> Sent {
-    Sent {
-        broadcast,
-        subject: Subject { channel, address },
-        message_id,
-        sent_at_ms,
-    }
-}
-
-const SENT_COLUMNS: &str = "broadcast, channel, address, message_id, sent_at_ms";
 
 #[async_trait]
 impl Outbox for SqliteOutbox {
@@ -303,7 +293,7 @@ impl Outbox for SqliteOutbox {
     }
 
     async fn tally(&self, broadcast: &str) -> Result<Vec<TallyRow>> {
-        let rows: Vec<(String, String, Option<String>, Option<String>, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<TallyRowData> = sqlx::query_as(
             "SELECT channel, state, code, delivery, count(*), coalesce(sum(cost_micros), 0),
                     sum(state = 'sent' AND cost_micros IS NULL)
              FROM broadcast_recipients WHERE broadcast = ?
@@ -313,19 +303,7 @@ impl Outbox for SqliteOutbox {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.into_iter()
-            .map(|(channel, state, code, delivery, count, cost_micros, unpriced)| {
-                Ok(TallyRow {
-                    channel,
-                    state: state.parse()?,
-                    code,
-                    delivery,
-                    count: u64::try_from(count).unwrap_or(0),
-                    cost_micros,
-                    unpriced: u64::try_from(unpriced).unwrap_or(0),
-                })
-            })
-            .collect()
+        rows.into_iter().map(tally_row).collect()
     }
 
     async fn recipients(&self, broadcast: &str, state: RecipientState, limit: usize) -> Result<Vec<Subject>> {
