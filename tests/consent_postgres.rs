@@ -110,7 +110,17 @@ async fn postgres_keeps_conversation_windows() {
         .await
         .unwrap();
     assert_eq!(again.last_inbound(&anna).await.unwrap(), Some(2_000));
+    // Broadcast rows keep the counts but lose the address.
+    use switchboard::broadcast::{Outbox, RecipientState};
+    let outbox = store.outbox().await.unwrap();
+    outbox.enqueue("news", std::slice::from_ref(&anna)).await.unwrap();
     store.clone().erasure_key(key()).erase(&anna).await.unwrap();
     assert_eq!(store.last_inbound(&anna).await.unwrap(), None);
+    let listed = outbox
+        .recipients("news", RecipientState::Pending, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].address.starts_with("erased:"));
     drop_schema(&schema).await;
 }

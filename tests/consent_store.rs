@@ -8,6 +8,7 @@ use consent_suite::{
     batch, behaviour, deduplication, erasure, erasure_needs_a_key, key, record, subject, subscribers,
 };
 use switchboard::ConsentAction::{OptIn, OptOut};
+use switchboard::broadcast::{Outbox, RecipientState};
 use switchboard::consent::sqlite::SqliteStore;
 use switchboard::consent::{ConsentState, ConsentStore, LinkedStore, MemoryStore, Subject};
 use switchboard::webhook::MemoryDeduplicator;
@@ -46,7 +47,19 @@ async fn an_erased_number_is_gone_from_the_sqlite_files() {
         store.append(&record(&person, None, OptOut, at)).await.unwrap();
     }
     store.append(&record(&subject(1), None, OptIn, 1)).await.unwrap();
+    // A broadcast that listed the number keeps its row, under a pseudonym.
+    let outbox = store.outbox().await.unwrap();
+    outbox
+        .enqueue("news", &[person.clone(), subject(1)])
+        .await
+        .unwrap();
     store.erase(&person).await.unwrap();
+    let listed = outbox
+        .recipients("news", RecipientState::Pending, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|s| s.address.starts_with("erased:")));
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(path.parent().unwrap()).unwrap() {
         bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());

@@ -261,12 +261,15 @@ pub trait Outbox: Send + Sync {
     async fn latest_to(&self, subject: &Subject, since_ms: i64) -> Result<Option<Sent>>;
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// A [`Sent`] as the SQL outboxes select it ([`SENT_COLUMNS`]).
 pub(crate) type SentRow = (String, String, String, String, i64);
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// The columns of a [`SentRow`].
 pub(crate) const SENT_COLUMNS: &str = "broadcast, channel, address, message_id, sent_at_ms";
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn sent((broadcast, channel, address, message_id, sent_at_ms): SentRow) -> Sent {
     Sent {
         broadcast,
@@ -276,10 +279,12 @@ pub(crate) fn sent((broadcast, channel, address, message_id, sent_at_ms): SentRo
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// A tally row as the SQL outboxes select it: channel, state, code, delivery, count,
 /// summed cost, unpriced count.
 pub(crate) type TallyRowData = (String, String, Option<String>, Option<String>, i64, i64, i64);
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn tally_row(
     (channel, state, code, delivery, count, cost_micros, unpriced): TallyRowData,
 ) -> Result<TallyRow> {

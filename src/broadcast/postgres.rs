@@ -34,54 +34,46 @@ pub struct PostgresOutbox {
     pool: PgPool,
 }
 
-/// Serializes the migration of several workers starting at once.
-const MIGRATION_LOCK: i64 = 0x5357_4243_4f55_5442; // "SWBCOUTB"
+/// The outbox tables, created with the consent ledger's (so that an erasure can reach them).
+pub(crate) const SCHEMA: [&str; 5] = [
+    "CREATE TABLE IF NOT EXISTS broadcasts (
+        id TEXT PRIMARY KEY,
+        created_at_ms BIGINT NOT NULL,
+        sealed BOOLEAN NOT NULL DEFAULT false
+    )",
+    "CREATE TABLE IF NOT EXISTS broadcast_recipients (
+        id BIGSERIAL PRIMARY KEY,
+        broadcast TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before_ms BIGINT NOT NULL DEFAULT 0,
+        worker TEXT,
+        claimed_at_ms BIGINT,
+        message_id TEXT,
+        code TEXT,
+        segments INTEGER,
+        cost_micros BIGINT,
+        delivery TEXT,
+        sent_at_ms BIGINT,
+        UNIQUE (broadcast, channel, address)
+    )",
+    "CREATE INDEX IF NOT EXISTS broadcast_recipients_queue
+        ON broadcast_recipients (broadcast, channel, state, not_before_ms, id)",
+    "CREATE INDEX IF NOT EXISTS broadcast_recipients_message
+        ON broadcast_recipients (message_id) WHERE message_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS broadcast_recipients_latest
+        ON broadcast_recipients (channel, address, sent_at_ms) WHERE sent_at_ms IS NOT NULL",
+];
 
 impl PostgresStore {
-    /// The broadcast outbox in the same schema (its tables are created now if needed).
+    /// The broadcast outbox in the same schema (its tables are created with the ledger's,
+    /// and [`erase`](crate::consent::ConsentStore::erase) pseudonymizes its rows).
     pub async fn outbox(&self) -> Result<PostgresOutbox> {
-        let pool = self.pool().clone();
-        let mut tx = pool.begin().await.map_err(db)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        for statement in [
-            "CREATE TABLE IF NOT EXISTS broadcasts (
-                id TEXT PRIMARY KEY,
-                created_at_ms BIGINT NOT NULL,
-                sealed BOOLEAN NOT NULL DEFAULT false
-            )",
-            "CREATE TABLE IF NOT EXISTS broadcast_recipients (
-                id BIGSERIAL PRIMARY KEY,
-                broadcast TEXT NOT NULL,
-                channel TEXT NOT NULL,
-                address TEXT NOT NULL,
-                state TEXT NOT NULL DEFAULT 'pending',
-                attempts INTEGER NOT NULL DEFAULT 0,
-                not_before_ms BIGINT NOT NULL DEFAULT 0,
-                worker TEXT,
-                claimed_at_ms BIGINT,
-                message_id TEXT,
-                code TEXT,
-                segments INTEGER,
-                cost_micros BIGINT,
-                delivery TEXT,
-                sent_at_ms BIGINT,
-                UNIQUE (broadcast, channel, address)
-            )",
-            "CREATE INDEX IF NOT EXISTS broadcast_recipients_queue
-                ON broadcast_recipients (broadcast, channel, state, not_before_ms, id)",
-            "CREATE INDEX IF NOT EXISTS broadcast_recipients_message
-                ON broadcast_recipients (message_id) WHERE message_id IS NOT NULL",
-            "CREATE INDEX IF NOT EXISTS broadcast_recipients_latest
-                ON broadcast_recipients (channel, address, sent_at_ms) WHERE sent_at_ms IS NOT NULL",
-        ] {
-            sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(PostgresOutbox { pool })
+        Ok(PostgresOutbox {
+            pool: self.pool().clone(),
+        })
     }
 }
 

@@ -40,52 +40,49 @@ impl SqliteOutbox {
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         SqliteStore::open(path).await?.outbox().await
     }
-
-    pub(crate) async fn migrate(pool: SqlitePool) -> Result<Self> {
-        let mut tx = pool.begin().await.map_err(db)?;
-        for statement in [
-            "CREATE TABLE IF NOT EXISTS broadcasts (
-                id TEXT PRIMARY KEY,
-                created_at_ms INTEGER NOT NULL,
-                sealed INTEGER NOT NULL DEFAULT 0
-            )",
-            "CREATE TABLE IF NOT EXISTS broadcast_recipients (
-                id INTEGER PRIMARY KEY,
-                broadcast TEXT NOT NULL,
-                channel TEXT NOT NULL,
-                address TEXT NOT NULL,
-                state TEXT NOT NULL DEFAULT 'pending',
-                attempts INTEGER NOT NULL DEFAULT 0,
-                not_before_ms INTEGER NOT NULL DEFAULT 0,
-                worker TEXT,
-                claimed_at_ms INTEGER,
-                message_id TEXT,
-                code TEXT,
-                segments INTEGER,
-                cost_micros INTEGER,
-                delivery TEXT,
-                sent_at_ms INTEGER,
-                UNIQUE (broadcast, channel, address)
-            )",
-            // The work queue: pending rows of a lane in order, without a sort.
-            "CREATE INDEX IF NOT EXISTS broadcast_recipients_queue
-                ON broadcast_recipients (broadcast, channel, state, not_before_ms, id)",
-            "CREATE INDEX IF NOT EXISTS broadcast_recipients_message
-                ON broadcast_recipients (message_id) WHERE message_id IS NOT NULL",
-            "CREATE INDEX IF NOT EXISTS broadcast_recipients_latest
-                ON broadcast_recipients (channel, address, sent_at_ms) WHERE sent_at_ms IS NOT NULL",
-        ] {
-            sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(Self { pool })
-    }
 }
 
+/// The outbox tables, created with the consent ledger's (so that an erasure can reach them).
+pub(crate) const SCHEMA: [&str; 5] = [
+    "CREATE TABLE IF NOT EXISTS broadcasts (
+        id TEXT PRIMARY KEY,
+        created_at_ms INTEGER NOT NULL,
+        sealed INTEGER NOT NULL DEFAULT 0
+    )",
+    "CREATE TABLE IF NOT EXISTS broadcast_recipients (
+        id INTEGER PRIMARY KEY,
+        broadcast TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before_ms INTEGER NOT NULL DEFAULT 0,
+        worker TEXT,
+        claimed_at_ms INTEGER,
+        message_id TEXT,
+        code TEXT,
+        segments INTEGER,
+        cost_micros INTEGER,
+        delivery TEXT,
+        sent_at_ms INTEGER,
+        UNIQUE (broadcast, channel, address)
+    )",
+    // The work queue: pending rows of a lane in order, without a sort.
+    "CREATE INDEX IF NOT EXISTS broadcast_recipients_queue
+        ON broadcast_recipients (broadcast, channel, state, not_before_ms, id)",
+    "CREATE INDEX IF NOT EXISTS broadcast_recipients_message
+        ON broadcast_recipients (message_id) WHERE message_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS broadcast_recipients_latest
+        ON broadcast_recipients (channel, address, sent_at_ms) WHERE sent_at_ms IS NOT NULL",
+];
+
 impl SqliteStore {
-    /// The broadcast outbox in the same file (its tables are created now if needed).
+    /// The broadcast outbox in the same file (its tables are created with the ledger's, and
+    /// [`erase`](crate::consent::ConsentStore::erase) pseudonymizes its rows).
     pub async fn outbox(&self) -> Result<SqliteOutbox> {
-        SqliteOutbox::migrate(self.pool().clone()).await
+        Ok(SqliteOutbox {
+            pool: self.pool().clone(),
+        })
     }
 }
 

@@ -171,7 +171,10 @@ impl PostgresStore {
                 last_inbound_ms BIGINT NOT NULL,
                 PRIMARY KEY (channel, address)
             )",
-        ] {
+        ]
+        .into_iter()
+        .chain(crate::broadcast::postgres::SCHEMA)
+        {
             sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
         }
         tx.commit().await.map_err(db)
@@ -395,6 +398,14 @@ impl ConsentStore for PostgresStore {
             .await
             .map_err(db)?;
         }
+        // Broadcast rows stay for the reports, under a pseudonym instead of the address.
+        sqlx::query("UPDATE broadcast_recipients SET address = $1 WHERE channel = $2 AND address = $3")
+            .bind(format!("erased:{id}"))
+            .bind(&subject.channel)
+            .bind(&subject.address)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let topics: Vec<Option<String>> = kept.iter().map(|(t, _)| t.clone()).collect();
         let times: Vec<i64> = kept.iter().map(|(_, at)| *at).collect();
         sqlx::query(

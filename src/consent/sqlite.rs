@@ -185,7 +185,10 @@ async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
             last_inbound_ms INTEGER NOT NULL,
             PRIMARY KEY (channel, address)
         ) WITHOUT ROWID",
-    ] {
+    ]
+    .into_iter()
+    .chain(crate::broadcast::sqlite::SCHEMA)
+    {
         sqlx::query(statement).execute(&mut *tx).await.map_err(db)?;
     }
     tx.commit().await.map_err(db)
@@ -405,6 +408,14 @@ impl ConsentStore for SqliteStore {
                 .await
                 .map_err(db)?;
         }
+        // Broadcast rows stay for the reports, under a pseudonym instead of the address.
+        sqlx::query("UPDATE broadcast_recipients SET address = ? WHERE channel = ? AND address = ?")
+            .bind(format!("erased:{id}"))
+            .bind(&subject.channel)
+            .bind(&subject.address)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         for (topic, at_ms) in &kept {
             sqlx::query("INSERT INTO consent_tombstones (subject_hash, topic, at_ms) VALUES (?, ?, ?)")
                 .bind(&id)
