@@ -473,3 +473,86 @@ async fn a_broadcast_survives_sigkill() {
     assert_eq!(delivered.len() as u64, sent + ambiguous_delivered);
     std::fs::remove_dir_all(path.parent().unwrap()).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_without_whatsapp_get_the_sms_instead() {
+    let sandbox = Sandbox::builder()
+        .marketing_template("newsletter")
+        .without_whatsapp(whatsapp_number(2))
+        .without_whatsapp(whatsapp_number(3))
+        .start()
+        .await
+        .unwrap();
+    let ledger = SqliteStore::in_memory().await.unwrap();
+    for n in 0..5 {
+        consent(
+            &ledger,
+            &subject(&ChannelKind::WhatsApp, &whatsapp_number(n)),
+            "news",
+            ConsentAction::OptIn,
+        )
+        .await;
+    }
+    // The opt-in given for WhatsApp covers SMS to the same number: the linking policy.
+    let linked = Arc::new(switchboard::consent::LinkedStore::by_phone(ledger.clone()));
+    let whatsapp = sandbox.whatsapp();
+    let broadcaster = Broadcaster::new(Arc::new(ledger.outbox().await.unwrap()), linked)
+        .channel(whatsapp.clone(), Rate::per_second(50))
+        .channel(sandbox.twilio(), Rate::per_second(10))
+        .channel(sandbox.x(), Rate::per_second(10));
+    let news = Broadcast::to_subscribers(
+        "fallback-news",
+        SubscriberQuery::topic("news"),
+        Content::Template(Template::new("newsletter", "de")),
+    )
+    .content_for(ChannelKind::Sms, Content::Text("News by SMS".into()))
+    .fallback(ChannelKind::WhatsApp, ChannelKind::Sms);
+    let report = broadcaster.run(&news, |_| {}).await.unwrap();
+    assert_eq!(
+        report.count(RecipientState::Sent),
+        5,
+        "WhatsApp accepts all five: {report}"
+    );
+
+    // Meta reports two of them as undeliverable (131026) later: they are queued for SMS...
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = events(&whatsapp, &sandbox);
+    let mut queued = Vec::new();
+    for event in &events {
+        if let Some(Linked::Fallback { failed, queued: to }) = broadcaster.observe(event).await.unwrap() {
+            assert_eq!(failed.subject.channel, "whatsapp");
+            queued.push(to.address);
+        }
+    }
+    queued.sort();
+    assert_eq!(queued, [whatsapp_number(2), whatsapp_number(3)]);
+    // ...and a webhook delivered twice queues nothing twice.
+    for event in &events {
+        broadcaster.observe(event).await.unwrap();
+    }
+    // The next run sends them, once.
+    let report = broadcaster.run(&news, |_| {}).await.unwrap();
+    assert_eq!(report.channels["sms"][&RecipientState::Sent], 2, "{report}");
+    assert_eq!(report.codes["131026"], 2);
+    broadcaster.run(&news, |_| {}).await.unwrap();
+    let sms: Vec<String> = sandbox
+        .delivered()
+        .into_iter()
+        .filter(|d| d.provider == Provider::Twilio)
+        .map(|d| d.to)
+        .collect();
+    assert_eq!(sms, [whatsapp_number(2), whatsapp_number(3)]);
+
+    // A failure known at once (X cannot message a phone number) falls back in the same run.
+    let notice = Broadcast::to_list(
+        "fallback-notice",
+        [(ChannelKind::Twitter, Address::phone(&whatsapp_number(4)).unwrap())],
+        Content::Text("Maintenance tonight from 22:00".into()),
+    )
+    .category(MessageCategory::Transactional)
+    .fallback(ChannelKind::Twitter, ChannelKind::Sms);
+    let report = broadcaster.run(&notice, |_| {}).await.unwrap();
+    assert_eq!(report.channels["twitter"][&RecipientState::Failed], 1, "{report}");
+    assert_eq!(report.codes["unsupported"], 1);
+    assert_eq!(report.channels["sms"][&RecipientState::Sent], 1, "{report}");
+}

@@ -88,6 +88,7 @@ pub struct Broadcast {
     audience: Audience,
     content: Content,
     per_channel: Vec<(ChannelKind, Content)>,
+    fallbacks: Vec<(String, String)>,
     category: MessageCategory,
     topic: Option<String>,
 }
@@ -104,6 +105,7 @@ impl Broadcast {
             audience: Audience::Subscribers(query),
             content,
             per_channel: Vec::new(),
+            fallbacks: Vec::new(),
             category: MessageCategory::Marketing,
             topic,
         }
@@ -127,6 +129,7 @@ impl Broadcast {
             ),
             content,
             per_channel: Vec::new(),
+            fallbacks: Vec::new(),
             category: MessageCategory::Marketing,
             topic: None,
         }
@@ -137,6 +140,20 @@ impl Broadcast {
     pub fn content_for(mut self, channel: ChannelKind, content: Content) -> Self {
         self.per_channel.retain(|(c, _)| *c != channel);
         self.per_channel.push((channel, content));
+        self
+    }
+
+    /// When a recipient on `from` cannot be reached there at all (WhatsApp 131026 "not a
+    /// WhatsApp user", at once or later in a failed status; content the channel cannot
+    /// carry), the broadcast goes to the same number on `to` instead (SMS), with `to`'s
+    /// content and consent. Never after a request that may have delivered it, so never
+    /// twice. Failures reported by status webhooks are queued by
+    /// [`Broadcaster::observe`] and sent by the next [`run`](Broadcaster::run).
+    #[must_use]
+    pub fn fallback(mut self, from: ChannelKind, to: ChannelKind) -> Self {
+        self.fallbacks.retain(|(f, _)| f != from.as_str());
+        self.fallbacks
+            .push((from.as_str().to_owned(), to.as_str().to_owned()));
         self
     }
 
@@ -163,6 +180,14 @@ impl Broadcast {
     /// `biz_opaque_callback_data`): `broadcast:` and the id.
     pub fn tracking(&self) -> String {
         format!("broadcast:{}", self.id)
+    }
+
+    /// The channel a recipient on `channel` who cannot be reached there moves to.
+    fn fallback_for(&self, channel: &str) -> Option<&str> {
+        self.fallbacks
+            .iter()
+            .find(|(from, _)| from == channel)
+            .map(|(_, to)| to.as_str())
     }
 
     fn content_on(&self, channel: &str) -> &Content {
@@ -195,6 +220,14 @@ pub enum Linked {
     },
     /// A delivery status of a broadcast message, now recorded in the outbox.
     Status(Sent),
+    /// A failed status saying the recipient cannot be reached on that channel: the
+    /// broadcast's [fallback](Broadcast::fallback) recipient is queued for the next run.
+    Fallback {
+        /// The message that could not be delivered.
+        failed: Sent,
+        /// The recipient queued on the fallback channel.
+        queued: Subject,
+    },
 }
 
 /// Runs [`Broadcast`]s: fan-out from a durable [`Outbox`], consent checked at send time,
@@ -336,7 +369,7 @@ impl Broadcaster {
         if self.lanes.is_empty() {
             return Err(Error::config("a broadcaster needs at least one channel"));
         }
-        self.outbox.create(id).await?;
+        self.outbox.create(id, &broadcast.fallbacks).await?;
         if self.outbox.is_sealed(id).await? != Some(true) {
             self.enqueue(broadcast).await?;
         }
@@ -356,6 +389,10 @@ impl Broadcaster {
                 }),
             )
             .await?;
+            // Recipients queued meanwhile on a channel this broadcaster does not have (a
+            // fallback) can never be sent: fail them rather than wait for them.
+            let channels: Vec<&str> = self.lanes.iter().map(|l| l.name.as_str()).collect();
+            self.outbox.seal(id, &channels).await?;
             let tally = self.outbox.tally(id).await?;
             let report = Report::from_tally(id, &tally, self.prices.as_ref(), started.elapsed());
             if report.is_finished() {
@@ -433,11 +470,31 @@ impl Broadcaster {
                     _ => return Ok(self.outbox.find(&status.message_id).await?.map(Linked::Status)),
                 };
                 let code = status.errors.iter().find_map(|e| e.code).map(|c| c.to_string());
-                Ok(self
+                let Some(sent) = self
                     .outbox
                     .delivery(&status.message_id, delivery, code.as_deref())
                     .await?
-                    .map(Linked::Status))
+                else {
+                    return Ok(None);
+                };
+                let unreachable = status
+                    .errors
+                    .iter()
+                    .any(|e| e.class == crate::ErrorClass::Undeliverable);
+                if delivery == "failed" && unreachable && sent.subject.address.starts_with('+') {
+                    let rules = self.outbox.fallbacks(&sent.broadcast).await?;
+                    if let Some((_, to)) = rules.iter().find(|(from, _)| *from == sent.subject.channel) {
+                        let queued = Subject {
+                            channel: to.clone(),
+                            address: sent.subject.address.clone(),
+                        };
+                        self.outbox
+                            .enqueue(&sent.broadcast, std::slice::from_ref(&queued))
+                            .await?;
+                        return Ok(Some(Linked::Fallback { failed: sent, queued }));
+                    }
+                }
+                Ok(Some(Linked::Status(sent)))
             }
             _ => Ok(None),
         }
@@ -491,7 +548,12 @@ impl Broadcaster {
                     }
                 }
             }
-            let outcomes = self.send_chunk(broadcast, lane, claimed).await?;
+            let (outcomes, fallbacks) = self.send_chunk(broadcast, lane, claimed).await?;
+            // Fallback recipients first: a crash in between then leaves the primary
+            // ambiguous, never the fallback lost.
+            if !fallbacks.is_empty() {
+                self.outbox.enqueue(&broadcast.id, &fallbacks).await?;
+            }
             self.outbox.complete(&outcomes).await?;
             let mut tracker = progress.lock().unwrap_or_else(|p| p.into_inner());
             tracker.record(&lane.name, &outcomes);
@@ -505,7 +567,7 @@ impl Broadcaster {
         broadcast: &Broadcast,
         lane: &Lane,
         claimed: Vec<Claimed>,
-    ) -> Result<Vec<(i64, Outcome)>> {
+    ) -> Result<(Vec<(i64, Outcome)>, Vec<Subject>)> {
         let verdicts = self.consent_verdicts(broadcast, &claimed).await?;
         let mut outcomes = Vec::with_capacity(claimed.len());
         let mut to_send = Vec::with_capacity(claimed.len());
@@ -516,7 +578,7 @@ impl Broadcaster {
             }
         }
         if to_send.is_empty() {
-            return Ok(outcomes);
+            return Ok((outcomes, Vec::new()));
         }
         // Take the whole chunk's share of the rate first, so that a row is marked in
         // flight only when its request really is about to leave.
@@ -553,6 +615,7 @@ impl Broadcaster {
             }
         }))
         .await;
+        let mut fallbacks = Vec::new();
         for (row, result) in to_send.iter().zip(results) {
             let outcome = match result {
                 Ok(receipt) => Outcome::Sent {
@@ -569,12 +632,21 @@ impl Broadcaster {
                 },
                 Err(error) => {
                     self.record_refusal(&row.subject, &error).await;
+                    if let Some(to) = broadcast.fallback_for(&lane.name)
+                        && crate::fallback::is_permanent_miss(&error)
+                        && row.subject.address.starts_with('+')
+                    {
+                        fallbacks.push(Subject {
+                            channel: to.to_owned(),
+                            address: row.subject.address.clone(),
+                        });
+                    }
                     outcome_of(&error, row.attempts, self.max_attempts, now_ms())
                 }
             };
             outcomes.push((row.id, outcome));
         }
-        Ok(outcomes)
+        Ok((outcomes, fallbacks))
     }
 
     /// For each claimed row, `None` if it may be messaged, else the skip code.

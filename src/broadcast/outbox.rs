@@ -201,8 +201,12 @@ impl fmt::Debug for Sent {
 /// row to two workers.
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Registers a broadcast; `false` if it exists already (a resumed run).
-    async fn create(&self, broadcast: &str) -> Result<bool>;
+    /// Registers a broadcast with its fallback rules (channel to channel, by name); `false`
+    /// if it exists already (a resumed run).
+    async fn create(&self, broadcast: &str, fallbacks: &[(String, String)]) -> Result<bool>;
+
+    /// The fallback rules `broadcast` was created with.
+    async fn fallbacks(&self, broadcast: &str) -> Result<Vec<(String, String)>>;
 
     /// Whether the audience of `broadcast` was enqueued completely ([`seal`](Self::seal));
     /// `None` if there is no such broadcast.

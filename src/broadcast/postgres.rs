@@ -39,7 +39,8 @@ pub(crate) const SCHEMA: [&str; 5] = [
     "CREATE TABLE IF NOT EXISTS broadcasts (
         id TEXT PRIMARY KEY,
         created_at_ms BIGINT NOT NULL,
-        sealed BOOLEAN NOT NULL DEFAULT false
+        sealed BOOLEAN NOT NULL DEFAULT false,
+        fallbacks TEXT NOT NULL DEFAULT '[]'
     )",
     "CREATE TABLE IF NOT EXISTS broadcast_recipients (
         id BIGSERIAL PRIMARY KEY,
@@ -83,15 +84,29 @@ fn limit(n: usize) -> i64 {
 
 #[async_trait]
 impl Outbox for PostgresOutbox {
-    async fn create(&self, broadcast: &str) -> Result<bool> {
-        let done =
-            sqlx::query("INSERT INTO broadcasts (id, created_at_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(broadcast)
-                .bind(super::now_ms())
-                .execute(&self.pool)
-                .await
-                .map_err(db)?;
+    async fn create(&self, broadcast: &str, fallbacks: &[(String, String)]) -> Result<bool> {
+        let fallbacks = serde_json::to_string(fallbacks).map_err(|e| Error::storage("postgres", e))?;
+        let done = sqlx::query(
+            "INSERT INTO broadcasts (id, created_at_ms, fallbacks) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(broadcast)
+        .bind(super::now_ms())
+        .bind(fallbacks)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn fallbacks(&self, broadcast: &str) -> Result<Vec<(String, String)>> {
+        let json: Option<String> = sqlx::query_scalar("SELECT fallbacks FROM broadcasts WHERE id = $1")
+            .bind(broadcast)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        json.map_or(Ok(Vec::new()), |j| {
+            serde_json::from_str(&j).map_err(|e| Error::storage("postgres", e))
+        })
     }
 
     async fn is_sealed(&self, broadcast: &str) -> Result<Option<bool>> {

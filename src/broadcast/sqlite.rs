@@ -47,7 +47,8 @@ pub(crate) const SCHEMA: [&str; 5] = [
     "CREATE TABLE IF NOT EXISTS broadcasts (
         id TEXT PRIMARY KEY,
         created_at_ms INTEGER NOT NULL,
-        sealed INTEGER NOT NULL DEFAULT 0
+        sealed INTEGER NOT NULL DEFAULT 0,
+        fallbacks TEXT NOT NULL DEFAULT '[]'
     )",
     "CREATE TABLE IF NOT EXISTS broadcast_recipients (
         id INTEGER PRIMARY KEY,
@@ -88,14 +89,28 @@ impl SqliteStore {
 
 #[async_trait]
 impl Outbox for SqliteOutbox {
-    async fn create(&self, broadcast: &str) -> Result<bool> {
-        let done = sqlx::query("INSERT OR IGNORE INTO broadcasts (id, created_at_ms) VALUES (?, ?)")
+    async fn create(&self, broadcast: &str, fallbacks: &[(String, String)]) -> Result<bool> {
+        let fallbacks = serde_json::to_string(fallbacks).map_err(|e| Error::storage("sqlite", e))?;
+        let done =
+            sqlx::query("INSERT OR IGNORE INTO broadcasts (id, created_at_ms, fallbacks) VALUES (?, ?, ?)")
+                .bind(broadcast)
+                .bind(super::now_ms())
+                .bind(fallbacks)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn fallbacks(&self, broadcast: &str) -> Result<Vec<(String, String)>> {
+        let json: Option<String> = sqlx::query_scalar("SELECT fallbacks FROM broadcasts WHERE id = ?")
             .bind(broadcast)
-            .bind(super::now_ms())
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        Ok(done.rows_affected() == 1)
+        json.map_or(Ok(Vec::new()), |j| {
+            serde_json::from_str(&j).map_err(|e| Error::storage("sqlite", e))
+        })
     }
 
     async fn is_sealed(&self, broadcast: &str) -> Result<Option<bool>> {

@@ -218,6 +218,7 @@ pub struct SandboxBuilder {
     whatsapp_mps: u32,
     x_window: (u32, Duration),
     marketing_templates: Vec<String>,
+    pub(crate) without_whatsapp: Vec<String>,
     auto_read: bool,
     faults: Faults,
     deliver_to: Option<String>,
@@ -229,6 +230,7 @@ impl Default for SandboxBuilder {
             whatsapp_mps: 80,
             x_window: (15, Duration::from_secs(15 * 60)),
             marketing_templates: Vec::new(),
+            without_whatsapp: Vec::new(),
             auto_read: true,
             faults: Faults::none(),
             deliver_to: None,
@@ -254,6 +256,13 @@ impl SandboxBuilder {
     /// marketing messages. Other templates are utility.
     pub fn marketing_template(mut self, name: impl Into<String>) -> Self {
         self.marketing_templates.push(name.into());
+        self
+    }
+
+    /// A number with no WhatsApp account: messages to it are accepted, then fail in a
+    /// status webhook with 131026 ("message undeliverable"), as Meta does.
+    pub fn without_whatsapp(mut self, number: impl Into<String>) -> Self {
+        self.without_whatsapp.push(number.into());
         self
     }
 

@@ -324,7 +324,13 @@ fn whatsapp_send(state: &SandboxState, phone_number_id: &str, body: &Bytes) -> A
         && text
             .as_ref()
             .is_some_and(|name| state.config.marketing_templates.contains(name));
-    let failure = if kind != "template" && !window_open {
+    let failure = if state.config.without_whatsapp.contains(&to) {
+        Some((
+            131026,
+            "Message undeliverable",
+            "Unable to deliver message. The recipient's phone number is not a WhatsApp phone number.",
+        ))
+    } else if kind != "template" && !window_open {
         Some((
             131047,
             "Re-engagement message",
