@@ -8,7 +8,8 @@
 //!   rate against the configured one, and the peak resident memory during each run (Linux:
 //!   the high-water mark is reset before each run through `/proc/self/clear_refs`).
 //!
-//! Run with `cargo bench --bench broadcast` (about three minutes at the default rate).
+//! Run with `cargo bench --bench broadcast` (about three minutes at the default rate);
+//! `SWITCHBOARD_BENCH_LEAN=1` opens SQLite with small caches and no memory map.
 
 #[allow(dead_code)] // only the server is used here
 mod common;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use switchboard::broadcast::{Broadcast, Broadcaster, RecipientState};
-use switchboard::consent::sqlite::SqliteStore;
+use switchboard::consent::sqlite::{SqliteOptions, SqliteStore};
 use switchboard::consent::{ConsentRecord, ConsentStore, Evidence, Source, Subject, SubscriberQuery};
 use switchboard::{Address, ChannelKind, ConsentAction, Content, Rate, Template};
 
@@ -74,7 +75,18 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("switchboard-broadcast-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ledger = rt.block_on(async {
-        let ledger = Arc::new(SqliteStore::open(dir.join("bench.db")).await.unwrap());
+        // `SWITCHBOARD_BENCH_LEAN=1`: an 8 MiB page cache per connection and no memory map,
+        // to see the broadcaster's own memory apart from SQLite's caches.
+        let options = if std::env::var_os("SWITCHBOARD_BENCH_LEAN").is_some() {
+            SqliteOptions::new().cache_mib(8).mmap_mib(0)
+        } else {
+            SqliteOptions::new()
+        };
+        let ledger = Arc::new(
+            SqliteStore::open_with(dir.join("bench.db"), options)
+                .await
+                .unwrap(),
+        );
         seed(&ledger, "small", 0, 1_000).await;
         seed(&ledger, "medium", 1, 10_000).await;
         seed(&ledger, "large", 2, 100_000).await;

@@ -58,9 +58,74 @@ pub struct SqliteStore {
     erasure_key: Option<ErasureKey>,
 }
 
+/// Memory settings of a [`SqliteStore`] ([`SqliteStore::open_with`]). The defaults favour
+/// fast batch lookups on large ledgers; lower them where memory is tight: both are upper
+/// bounds that fill as the file is read, so a process's resident memory grows with the
+/// database up to them.
+///
+/// ```no_run
+/// # async fn run() -> switchboard::Result<()> {
+/// use switchboard::consent::sqlite::{SqliteOptions, SqliteStore};
+///
+/// let lean = SqliteOptions::new().cache_mib(8).mmap_mib(0);
+/// let store = SqliteStore::open_with("switchboard.db", lean).await?;
+/// # let _ = store; Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteOptions {
+    cache_mib: u32,
+    mmap_mib: u32,
+    max_connections: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            cache_mib: 64,
+            mmap_mib: 256,
+            max_connections: 4,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// The defaults: a 64 MiB page cache per connection, 256 MiB of the file memory-mapped,
+    /// 4 connections.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The page cache of each connection, in MiB (heap memory).
+    #[must_use]
+    pub fn cache_mib(mut self, mib: u32) -> Self {
+        self.cache_mib = mib;
+        self
+    }
+
+    /// How much of the file is read through a memory map, in MiB (0: none). Mapped pages
+    /// count as resident but are the kernel's to drop.
+    #[must_use]
+    pub fn mmap_mib(mut self, mib: u32) -> Self {
+        self.mmap_mib = mib;
+        self
+    }
+
+    /// The most connections the pool opens (at least 1).
+    #[must_use]
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+}
+
 impl SqliteStore {
-    /// Opens (or creates) the ledger in this file.
+    /// Opens (or creates) the ledger in this file, with the default [`SqliteOptions`].
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, SqliteOptions::default()).await
+    }
+
+    /// Opens (or creates) the ledger in this file with these memory settings.
+    pub async fn open_with(path: impl AsRef<Path>, settings: SqliteOptions) -> Result<Self> {
         let options = SqliteConnectOptions::new()
             .filename(path.as_ref())
             .create_if_missing(true)
@@ -70,8 +135,8 @@ impl SqliteStore {
             .pragma("secure_delete", "ON")
             // Batch lookups seek all over the index: reading it through a memory map and
             // a 64 MiB page cache instead of a syscall per page makes them ~25% faster.
-            .pragma("mmap_size", "268435456")
-            .pragma("cache_size", "-65536")
+            .pragma("mmap_size", (u64::from(settings.mmap_mib) << 20).to_string())
+            .pragma("cache_size", format!("-{}", u64::from(settings.cache_mib) << 10))
             .busy_timeout(Duration::from_secs(10));
         // Switch the file to WAL and create the schema on one connection before the pool
         // opens several: pool connections racing to change the journal mode on a new file
@@ -80,7 +145,7 @@ impl SqliteStore {
         migrate(&mut setup).await?;
         setup.close().await.map_err(db)?;
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(settings.max_connections)
             .connect_with(options)
             .await
             .map_err(db)?;
