@@ -22,7 +22,7 @@ use switchboard::consent::{ConsentRecord, ConsentStore, Evidence, Source, Subjec
 use switchboard::sandbox::Sandbox;
 use switchboard::{
     Address, Channel, ChannelKind, ConsentAction, Content, InboundEvent, MessageCategory, OutboundMessage,
-    Rate, Template, WebhookOutcome,
+    Rate, Template,
 };
 
 const WHATSAPP_SUBSCRIBERS: u32 = 2_000;
@@ -85,13 +85,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Statuses come back as webhooks; the broadcaster records them in the outbox.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for event in events(&whatsapp, &sandbox) {
+    for event in sandbox.events(&whatsapp) {
         broadcaster.observe(&event).await?;
     }
     // A subscriber answers the newsletter: linked to it, answered 1:1 (nobody else sees it).
     let anna = sandbox.whatsapp_user(&whatsapp_number(7)).named("Anna");
     anna.sends_text("Will the Hamburg branch be open on Saturdays?");
-    for event in events(&whatsapp, &sandbox) {
+    for event in sandbox.events(&whatsapp) {
         if let (Some(Linked::Reply { to, .. }), InboundEvent::Message(message)) =
             (broadcaster.observe(&event).await?, &event)
         {
@@ -142,16 +142,4 @@ async fn subscribe_everyone(ledger: &SqliteStore) -> switchboard::Result<()> {
         }
     }
     ledger.append_all(&records).await
-}
-
-fn events(channel: &dyn Channel, sandbox: &Sandbox) -> Vec<InboundEvent> {
-    sandbox
-        .webhooks()
-        .iter()
-        .filter_map(|request| match channel.handle_webhook(request) {
-            Ok(WebhookOutcome::Events(events)) => Some(events),
-            _ => None,
-        })
-        .flatten()
-        .collect()
 }

@@ -13,8 +13,7 @@ use switchboard::consent::{
 };
 use switchboard::sandbox::{Faults, Provider, Sandbox, credentials};
 use switchboard::{
-    Address, Channel, ChannelKind, ConsentAction, Content, InboundEvent, MessageCategory, Rate, Template,
-    WebhookOutcome,
+    Address, ChannelKind, ConsentAction, Content, InboundEvent, MessageCategory, Rate, Template,
 };
 
 fn whatsapp_number(n: usize) -> String {
@@ -38,18 +37,6 @@ async fn consent(store: &dyn ConsentStore, subject: &Subject, topic: &str, actio
         Evidence::default(),
     );
     store.append(&record).await.unwrap();
-}
-
-fn events(channel: &dyn Channel, sandbox: &Sandbox) -> Vec<InboundEvent> {
-    sandbox
-        .webhooks()
-        .iter()
-        .filter_map(|r| match channel.handle_webhook(r) {
-            Ok(WebhookOutcome::Events(events)) => Some(events),
-            _ => None,
-        })
-        .flatten()
-        .collect()
 }
 
 fn deliveries_per_recipient(sandbox: &Sandbox) -> HashMap<String, usize> {
@@ -185,7 +172,7 @@ async fn a_newsletter_reaches_each_subscriber_once() {
     // Statuses come back through the webhook and are recorded.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut linked_statuses = 0;
-    for event in events(&client, &sandbox) {
+    for event in sandbox.events(&client) {
         if let Some(Linked::Status(sent)) = broadcaster.observe(&event).await.unwrap() {
             assert_eq!(sent.broadcast, "2026-11-news");
             linked_statuses += 1;
@@ -208,7 +195,7 @@ async fn a_newsletter_reaches_each_subscriber_once() {
         .sends_text("Is the new branch open on Sundays?");
     sandbox.whatsapp_user("+4915299999999").sends_text("Hello?");
     let mut replies = Vec::new();
-    for event in events(&client, &sandbox) {
+    for event in sandbox.events(&client) {
         if let InboundEvent::Message(message) = &event {
             replies.push((
                 message.from.key().unwrap().to_owned(),
@@ -516,7 +503,7 @@ async fn people_without_whatsapp_get_the_sms_instead() {
 
     // Meta reports two of them as undeliverable (131026) later: they are queued for SMS...
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let events = events(&whatsapp, &sandbox);
+    let events = sandbox.events(&whatsapp);
     let mut queued = Vec::new();
     for event in &events {
         if let Some(Linked::Fallback { failed, queued: to }) = broadcaster.observe(event).await.unwrap() {

@@ -8,9 +8,7 @@ use switchboard::broadcast::{Broadcast, Broadcaster, Linked, RecipientState};
 use switchboard::consent::postgres::PostgresStore;
 use switchboard::consent::{ConsentRecord, ConsentStore, Evidence, Source, Subject, SubscriberQuery};
 use switchboard::sandbox::Sandbox;
-use switchboard::{
-    Address, ChannelKind, ConsentAction, Content, InboundEvent, Rate, Template, WebhookOutcome,
-};
+use switchboard::{Address, ChannelKind, ConsentAction, Content, InboundEvent, Rate, Template};
 
 fn url() -> String {
     std::env::var("SWITCHBOARD_POSTGRES_URL")
@@ -84,20 +82,14 @@ async fn two_workers_share_one_broadcast() {
     sandbox.whatsapp_user("+4915200000007").sends_text("Thanks!");
     let mut statuses = 0;
     let mut replies = 0;
-    for request in sandbox.webhooks() {
-        let Ok(WebhookOutcome::Events(events)) = switchboard::Channel::handle_webhook(&client, &request)
-        else {
-            continue;
-        };
-        for event in events {
-            match (a.observe(&event).await.unwrap(), &event) {
-                (Some(Linked::Status(_)), _) => statuses += 1,
-                (Some(Linked::Reply { to, .. }), InboundEvent::Message(_)) => {
-                    assert_eq!(to.broadcast, "pg-news");
-                    replies += 1;
-                }
-                _ => {}
+    for event in sandbox.events(&client) {
+        match (a.observe(&event).await.unwrap(), &event) {
+            (Some(Linked::Status(_)), _) => statuses += 1,
+            (Some(Linked::Reply { to, .. }), InboundEvent::Message(_)) => {
+                assert_eq!(to.broadcast, "pg-news");
+                replies += 1;
             }
+            _ => {}
         }
     }
     assert!(statuses >= 400 && replies == 1, "{statuses} {replies}");

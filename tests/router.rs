@@ -4,18 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use switchboard::router::{Dispatched, Route, Router};
 use switchboard::sandbox::Sandbox;
-use switchboard::{Channel, ChannelKind, InboundEvent, WebhookOutcome};
-
-fn events(channel: &dyn Channel, sandbox: &Sandbox) -> Vec<InboundEvent> {
-    sandbox
-        .webhooks()
-        .iter()
-        .flat_map(|r| match channel.handle_webhook(r).unwrap() {
-            WebhookOutcome::Events(events) => events,
-            _ => Vec::new(),
-        })
-        .collect()
-}
+use switchboard::{ChannelKind, InboundEvent};
 
 #[tokio::test]
 async fn keywords_buttons_channels_and_hand_over() {
@@ -59,7 +48,7 @@ async fn keywords_buttons_channels_and_hand_over() {
     anna.sends_text("Frage zu meinem Vertrag");
     anna.sends_text("Hallo? Noch da?"); // still with people
     let mut outcomes = Vec::new();
-    for event in events(&whatsapp, &sandbox) {
+    for event in sandbox.events(&whatsapp) {
         outcomes.push(router.dispatch(event).await.unwrap());
     }
     assert_eq!(
@@ -80,7 +69,7 @@ async fn keywords_buttons_channels_and_hand_over() {
     // Released: the routes answer again.
     assert!(router.release(&ChannelKind::WhatsApp, "+4917611111111"));
     anna.sends_text("prices");
-    let again = events(&whatsapp, &sandbox).remove(0);
+    let again = sandbox.events(&whatsapp).remove(0);
     assert_eq!(
         router.dispatch(again).await.unwrap(),
         Dispatched::Handled {
@@ -92,13 +81,13 @@ async fn keywords_buttons_channels_and_hand_over() {
     sandbox
         .sms_user("+4915122222222")
         .sends_text("Wann kommt der Techniker?");
-    let sms_events = events(&sms, &sandbox);
+    let sms_events = sandbox.events(&sms);
     assert_eq!(
         router.dispatch(sms_events[0].clone()).await.unwrap(),
         Dispatched::Handled { route: "sms".into() }
     );
     anna.sends_text("Danke!");
-    let thanks = events(&whatsapp, &sandbox).remove(0);
+    let thanks = sandbox.events(&whatsapp).remove(0);
     assert_eq!(router.dispatch(thanks).await.unwrap(), Dispatched::Unmatched);
 
     let log = log.lock().unwrap();
@@ -114,7 +103,7 @@ async fn a_default_handler_takes_the_rest() {
         .route(Route::named("never").when(|_| false), |_| async { Ok(()) })
         .otherwise(|_| async { Ok(()) });
     sandbox.whatsapp_user("+4917611111111").sends_text("hi");
-    let event = events(&whatsapp, &sandbox).remove(0);
+    let event = sandbox.events(&whatsapp).remove(0);
     assert_eq!(
         router.dispatch(event).await.unwrap(),
         Dispatched::Handled {

@@ -297,7 +297,8 @@ impl Broadcaster {
 
     /// This process's name among several workers sharing a PostgreSQL outbox (the host
     /// name, say): a restarted worker recovers its own unfinished rows at once. Default
-    /// `default`, right for one process.
+    /// `default`, right for one process. Give every worker of a broadcast the same
+    /// channels: recipients on a channel a worker lacks are failed as `no_channel`.
     #[must_use]
     pub fn worker(mut self, name: impl Into<String>) -> Self {
         self.worker = name.into();

@@ -520,6 +520,21 @@ impl Sandbox {
         self.state.ledger().webhooks.drain(..).collect()
     }
 
+    /// Takes the queued webhooks `channel` accepts (verifies and parses) and returns their
+    /// events, oldest first; the other webhooks (another provider's) stay queued.
+    pub fn events(&self, channel: &dyn crate::Channel) -> Vec<crate::InboundEvent> {
+        let mut ledger = self.state.ledger();
+        let mut events = Vec::new();
+        let queued = std::mem::take(&mut ledger.webhooks);
+        for request in queued {
+            match channel.handle_webhook(&request) {
+                Ok(crate::WebhookOutcome::Events(mut parsed)) => events.append(&mut parsed),
+                _ => ledger.webhooks.push_back(request),
+            }
+        }
+        events
+    }
+
     /// Waits up to `timeout` for the next webhook.
     pub async fn next_webhook(&self, timeout: Duration) -> Option<WebhookRequest> {
         let deadline = tokio::time::Instant::now() + timeout;
