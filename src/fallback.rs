@@ -35,7 +35,11 @@ type Rule = Arc<dyn Fn(&Error) -> bool + Send + Sync>;
 /// receipt's [`channel`](SendReceipt::channel) says which channel delivered.
 ///
 /// Failures WhatsApp reports only later, in a failed status webhook ("not a WhatsApp user",
-/// 131026), are not seen here; they need the message kept to resend it.
+/// 131026), are not seen here: they need the message kept to resend it. Send such messages
+/// as a [`Broadcast`](crate::broadcast::Broadcast) (one recipient is fine) with
+/// [`fallback`](crate::broadcast::Broadcast::fallback): its outbox keeps the message,
+/// [`Broadcaster::observe`](crate::broadcast::Broadcaster::observe) queues the fallback
+/// when the failed status arrives, and the next run sends it.
 ///
 /// ```no_run
 /// # async fn run(whatsapp: switchboard::whatsapp::Client, sms: switchboard::sms::twilio::Client) -> switchboard::Result<()> {

@@ -270,8 +270,22 @@ async fn faults_leave_every_recipient_in_a_final_state() {
         Content::Template(Template::new("offers", "en")),
     )
     .topic("offers");
-    let report = broadcaster.run(&offers, |_| {}).await.unwrap();
-    eprintln!("{report}");
+    let mut retries = 0;
+    let report = broadcaster.run(&offers, |p| retries = p.retries).await.unwrap();
+    eprintln!("{report}, {retries} retries");
+
+    // The faults did happen: throughput refusals (130429) and injected 5xx, each retried.
+    let requests = sandbox.requests();
+    let throttled = requests.iter().filter(|r| r.status == 400).count();
+    let failed = requests.iter().filter(|r| r.status >= 500).count();
+    assert!(failed > 0 && throttled > 0, "{failed} 5xx, {throttled} refusals");
+    // Retried (or, after the last attempt, failed); a refusal whose answer was also cut
+    // off counts as ambiguous instead.
+    assert!(retries > 0, "{report}");
+    assert!(
+        retries + report.count(RecipientState::Failed) <= (failed + throttled) as u64,
+        "{report}"
+    );
 
     assert_eq!(report.total, 150);
     assert!(report.is_finished(), "{report}");
