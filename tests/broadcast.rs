@@ -557,3 +557,70 @@ async fn people_without_whatsapp_get_the_sms_instead() {
     assert_eq!(report.codes["unsupported"], 1);
     assert_eq!(report.channels["sms"][&RecipientState::Sent], 1, "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_pauses_gracefully_and_can_be_cancelled() {
+    let sandbox = Sandbox::builder()
+        .marketing_template("newsletter")
+        .start()
+        .await
+        .unwrap();
+    let ledger = Arc::new(SqliteStore::in_memory().await.unwrap());
+    for n in 0..200 {
+        consent(
+            &*ledger,
+            &subject(&ChannelKind::WhatsApp, &whatsapp_number(n)),
+            "news",
+            ConsentAction::OptIn,
+        )
+        .await;
+    }
+    let broadcaster = Broadcaster::new(Arc::new(ledger.outbox().await.unwrap()), ledger.clone())
+        .channel(sandbox.whatsapp(), Rate::per_second(100).burst(10));
+    let news = Broadcast::to_subscribers(
+        "pause",
+        SubscriberQuery::topic("news"),
+        Content::Template(Template::new("newsletter", "de")),
+    );
+
+    // Stop (a shutdown signal) once 40 are done: the chunks in flight finish, nothing more.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut stop = Some(stop);
+    let paused = broadcaster
+        .run_until(
+            &news,
+            |p| {
+                if p.done >= 40
+                    && let Some(stop) = stop.take()
+                {
+                    stop.send(()).unwrap();
+                }
+            },
+            async {
+                stopped.await.ok();
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!paused.is_finished(), "{paused}");
+    let sent = paused.count(RecipientState::Sent);
+    assert!((40..200).contains(&sent), "{paused}");
+    assert_eq!(
+        paused.count(RecipientState::Ambiguous),
+        0,
+        "a graceful stop leaves nothing in flight"
+    );
+    assert_eq!(sandbox.delivered().len() as u64, sent);
+
+    // Cancel the rest: the next run only reports.
+    let cancelled = broadcaster.cancel("pause").await.unwrap();
+    assert_eq!(cancelled, 200 - sent);
+    let report = broadcaster.run(&news, |_| {}).await.unwrap();
+    assert!(report.is_finished());
+    assert_eq!(report.codes["cancelled"], 200 - sent);
+    assert_eq!(
+        sandbox.delivered().len() as u64,
+        sent,
+        "nothing sent after the cancel"
+    );
+}

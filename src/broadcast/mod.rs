@@ -51,7 +51,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures_util::future::{join_all, try_join_all};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::future::{Either, join_all, try_join_all};
 use governor::{DefaultDirectRateLimiter, RateLimiter};
 
 pub use outbox::{Claimed, Outbox, Outcome, RecipientState, Sent, TallyRow};
@@ -365,6 +368,55 @@ impl Broadcaster {
     /// outcomes of single recipients. Running it again after such a failure (or a crash)
     /// resumes where it stopped.
     pub async fn run(&self, broadcast: &Broadcast, progress: impl FnMut(&Progress) + Send) -> Result<Report> {
+        self.run_until(broadcast, progress, std::future::pending()).await
+    }
+
+    /// [`run`](Self::run), stopping gracefully once `stop` completes (a shutdown signal):
+    /// no new chunk is claimed, the chunks in flight are finished and written, and the
+    /// report so far is returned ([`is_finished`](Report::is_finished) is then false).
+    /// Running the broadcast again carries on; nobody is left ambiguous by the stop.
+    ///
+    /// ```no_run
+    /// # async fn run(broadcaster: switchboard::broadcast::Broadcaster, news: switchboard::broadcast::Broadcast) -> switchboard::Result<()> {
+    /// let report = broadcaster
+    ///     .run_until(&news, |_| {}, async { tokio::signal::ctrl_c().await.ok(); })
+    ///     .await?;
+    /// if !report.is_finished() {
+    ///     println!("paused: {report}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_until(
+        &self,
+        broadcast: &Broadcast,
+        progress: impl FnMut(&Progress) + Send,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<Report> {
+        let stopping = AtomicBool::new(false);
+        let work = std::pin::pin!(self.work(broadcast, progress, &stopping));
+        let stop = std::pin::pin!(async {
+            stop.await;
+            stopping.store(true, Ordering::Relaxed);
+        });
+        match futures_util::future::select(work, stop).await {
+            Either::Left((report, _)) => report,
+            // Stopping: the work sees the flag at its next chunk and ends.
+            Either::Right(((), work)) => work.await,
+        }
+    }
+
+    /// Skips every recipient of `broadcast` not yet claimed (`skipped`, code `cancelled`):
+    /// a running broadcast then ends after its chunks in flight. Returns how many.
+    pub async fn cancel(&self, broadcast: &str) -> Result<u64> {
+        self.outbox.cancel(broadcast).await
+    }
+
+    async fn work(
+        &self,
+        broadcast: &Broadcast,
+        progress: impl FnMut(&Progress) + Send,
+        stopping: &AtomicBool,
+    ) -> Result<Report> {
         let started = Instant::now();
         let id = broadcast.id.as_str();
         if self.lanes.is_empty() {
@@ -384,11 +436,9 @@ impl Broadcaster {
             callback: progress,
         });
         loop {
-            try_join_all(
-                self.lanes.iter().flat_map(|lane| {
-                    (0..self.in_flight_chunks).map(|_| self.drain(broadcast, lane, &progress))
-                }),
-            )
+            try_join_all(self.lanes.iter().flat_map(|lane| {
+                (0..self.in_flight_chunks).map(|_| self.drain(broadcast, lane, &progress, stopping))
+            }))
             .await?;
             // Recipients queued meanwhile on a channel this broadcaster does not have (a
             // fallback) can never be sent: fail them rather than wait for them.
@@ -396,7 +446,7 @@ impl Broadcaster {
             self.outbox.seal(id, &channels).await?;
             let tally = self.outbox.tally(id).await?;
             let report = Report::from_tally(id, &tally, self.prices.as_ref(), started.elapsed());
-            if report.is_finished() {
+            if report.is_finished() || stopping.load(Ordering::Relaxed) {
                 return Ok(report);
             }
             // Other workers still have recipients in flight: wait for them, and take over
@@ -532,8 +582,12 @@ impl Broadcaster {
         broadcast: &Broadcast,
         lane: &Lane,
         progress: &Mutex<Tracker<F>>,
+        stopping: &AtomicBool,
     ) -> Result<()> {
         loop {
+            if stopping.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             let now = now_ms();
             let claimed = self
                 .outbox
@@ -543,7 +597,8 @@ impl Broadcaster {
                 match self.outbox.next_due(&broadcast.id, &lane.name).await? {
                     None => return Ok(()),
                     Some(due) => {
-                        let wait = u64::try_from(due.saturating_sub(now)).unwrap_or(0).max(10);
+                        // Short naps, so that a stop is seen soon.
+                        let wait = u64::try_from(due.saturating_sub(now)).unwrap_or(0).clamp(10, 200);
                         tokio::time::sleep(Duration::from_millis(wait)).await;
                         continue;
                     }

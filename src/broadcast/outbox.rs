@@ -228,6 +228,9 @@ pub trait Outbox: Send + Sync {
     /// Ambiguous recipients back to pending (to send them again, knowingly).
     async fn requeue_ambiguous(&self, broadcast: &str) -> Result<u64>;
 
+    /// Pending recipients to skipped, code `cancelled`; returns how many.
+    async fn cancel(&self, broadcast: &str) -> Result<u64>;
+
     /// Claims up to `limit` pending recipients on `channel` that are due at `now_ms`, in
     /// enqueue order, for `worker`.
     async fn claim(

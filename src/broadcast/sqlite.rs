@@ -200,6 +200,18 @@ impl Outbox for SqliteOutbox {
         Ok(done.rows_affected())
     }
 
+    async fn cancel(&self, broadcast: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE broadcast_recipients SET state = 'skipped', code = 'cancelled'
+             WHERE broadcast = ? AND state = 'pending'",
+        )
+        .bind(broadcast)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
     async fn claim(
         &self,
         broadcast: &str,
