@@ -612,7 +612,7 @@ impl Broadcaster {
             }
             self.outbox.complete(&outcomes).await?;
             let mut tracker = progress.lock().unwrap_or_else(|p| p.into_inner());
-            tracker.record(&lane.name, &outcomes);
+            tracker.record(&outcomes);
         }
     }
 
@@ -672,6 +672,7 @@ impl Broadcaster {
         }))
         .await;
         let mut fallbacks = Vec::new();
+        let kind = lane.channel.kind();
         for (row, result) in to_send.iter().zip(results) {
             let outcome = match result {
                 Ok(receipt) => Outcome::Sent {
@@ -687,7 +688,10 @@ impl Broadcaster {
                     message_id: receipt.message_id,
                 },
                 Err(error) => {
-                    self.record_refusal(&row.subject, &error).await;
+                    // The opt-out behind a refusal (131050, 21610) goes into the ledger, as
+                    // the guard does.
+                    crate::consent::record_provider_refusal(&*self.consent, &kind, &row.subject, &error)
+                        .await;
                     if let Some(to) = broadcast.fallback_for(&lane.name)
                         && crate::fallback::is_permanent_miss(&error)
                         && row.subject.address.starts_with('+')
@@ -737,15 +741,6 @@ impl Broadcaster {
                 _ => Some("no_opt_in"),
             })
             .collect())
-    }
-
-    /// Records the opt-out behind a provider's refusal (WhatsApp 131050, Twilio 21610).
-    async fn record_refusal(&self, subject: &Subject, error: &Error) {
-        let Some(channel) = self.lanes.iter().find(|l| l.name == subject.channel) else {
-            return;
-        };
-        crate::consent::record_provider_refusal(&*self.consent, &channel.channel.kind(), subject, error)
-            .await;
     }
 }
 
@@ -806,9 +801,9 @@ struct Tracker<F> {
 }
 
 impl<F: FnMut(&Progress)> Tracker<F> {
-    fn record(&mut self, channel: &str, outcomes: &[(i64, Outcome)]) {
+    fn record(&mut self, outcomes: &[(i64, Outcome)]) {
         for (_, outcome) in outcomes {
-            self.progress.count(channel, outcome);
+            self.progress.count(outcome);
         }
         (self.callback)(&self.progress);
     }

@@ -57,7 +57,7 @@ impl Progress {
         progress
     }
 
-    pub(crate) fn count(&mut self, _channel: &str, outcome: &Outcome) {
+    pub(crate) fn count(&mut self, outcome: &Outcome) {
         let counter = match outcome {
             Outcome::Sent { .. } => &mut self.sent,
             Outcome::Failed { .. } => &mut self.failed,
