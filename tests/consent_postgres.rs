@@ -97,7 +97,7 @@ async fn bad_schema_names_are_refused() {
 
 #[tokio::test]
 async fn postgres_keeps_conversation_windows() {
-    use switchboard::window::WindowStore;
+    use switchboard::channel::window::WindowStore;
     let (store, schema) = fresh_store("windows").await;
     let anna = consent_suite::subject(7);
     assert_eq!(store.last_inbound(&anna).await.unwrap(), None);

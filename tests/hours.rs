@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use switchboard::InboundEvent;
 use switchboard::consent::sqlite::SqliteStore;
-use switchboard::hours::{AfterHours, BusinessHours, Weekday};
+use switchboard::conversation::{AfterHours, BusinessHours, Weekday};
 use switchboard::sandbox::Sandbox;
 
 fn at(rfc3339: &str) -> SystemTime {

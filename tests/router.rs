@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use switchboard::router::{Dispatched, Route, Router};
+use switchboard::conversation::{Dispatched, Route, Router};
 use switchboard::sandbox::Sandbox;
 use switchboard::{ChannelKind, InboundEvent};
 

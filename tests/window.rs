@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use switchboard::channel::{MemoryWindowStore, WindowGuard, WindowStore};
 use switchboard::consent::sqlite::SqliteStore;
 use switchboard::consent::{ConsentStore, ErasureKey, Subject};
 use switchboard::sandbox::Sandbox;
-use switchboard::window::{MemoryWindowStore, WindowGuard, WindowStore};
 use switchboard::{
     Address, Channel, ChannelKind, ErrorClass, ErrorKind, OutboundMessage, Template, WebhookOutcome,
 };

@@ -60,13 +60,13 @@ use governor::{DefaultDirectRateLimiter, RateLimiter};
 pub use outbox::{Claimed, Outbox, Outcome, RecipientState, Sent, TallyRow};
 pub use report::{Cost, PriceTable, Progress, Report};
 
-use crate::address::Address;
+use crate::channel::throttle::Rate;
 use crate::channel::{Channel, ChannelKind};
 use crate::consent::{ConsentState, ConsentStore, MARKETING, Subject, SubscriberQuery};
 use crate::error::{Error, ErrorKind, Result};
-use crate::inbound::{DeliveryStatus, InboundEvent};
-use crate::message::{Content, MessageCategory, OutboundMessage};
-use crate::throttle::Rate;
+use crate::model::address::Address;
+use crate::model::inbound::{DeliveryStatus, InboundEvent};
+use crate::model::message::{Content, MessageCategory, OutboundMessage};
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
@@ -693,7 +693,7 @@ impl Broadcaster {
                     crate::consent::record_provider_refusal(&*self.consent, &kind, &row.subject, &error)
                         .await;
                     if let Some(to) = broadcast.fallback_for(&lane.name)
-                        && crate::fallback::is_permanent_miss(&error)
+                        && crate::channel::fallback::is_permanent_miss(&error)
                         && row.subject.address.starts_with('+')
                     {
                         fallbacks.push(Subject {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::outbox::{Outcome, RecipientState, TallyRow};
-use crate::message::MessageCategory;
+use crate::model::message::MessageCategory;
 
 /// Where a running broadcast stands, passed to the progress callback after every chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use super::store::{ConsentRecord, ConsentState, ConsentStore, Evidence, Source, Subject};
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{ConsentDenial, Error, ErrorKind, Result};
-use crate::inbound::ConsentAction;
-use crate::message::{MessageCategory, OutboundMessage, SendReceipt};
+use crate::model::inbound::ConsentAction;
+use crate::model::message::{MessageCategory, OutboundMessage, SendReceipt};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Refuses, without calling the provider, every message its recipient has not consented to:

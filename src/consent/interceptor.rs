@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use super::keywords::{Intent, Keywords};
 use super::store::{ConsentRecord, ConsentStore, Evidence, Source, Subject};
-use crate::address::{Address, PhoneNumber};
 use crate::channel::Channel;
 use crate::error::Result;
-use crate::inbound::{ConsentAction, DeliveryStatus, InboundContent, InboundEvent, Sender};
-use crate::message::{MessageCategory, OutboundMessage};
+use crate::model::address::{Address, PhoneNumber};
+use crate::model::inbound::{ConsentAction, DeliveryStatus, InboundContent, InboundEvent, Sender};
+use crate::model::message::{MessageCategory, OutboundMessage};
 
 /// What the interceptor did with an event.
 #[derive(Debug, Clone, PartialEq, Eq)]

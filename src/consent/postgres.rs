@@ -480,7 +480,7 @@ impl Deduplicator for PostgresDeduplicator {
 /// The 24-hour windows in the same database as the ledger, shared by every app instance
 /// (removed with [`ConsentStore::erase`]).
 #[async_trait]
-impl crate::window::WindowStore for PostgresStore {
+impl crate::channel::window::WindowStore for PostgresStore {
     async fn touch(&self, subject: &Subject, at_ms: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO conversation_windows (channel, address, last_inbound_ms) VALUES ($1, $2, $3)

@@ -558,7 +558,7 @@ impl Deduplicator for SqliteDeduplicator {
 
 /// The 24-hour windows in the same file as the ledger (removed with [`ConsentStore::erase`]).
 #[async_trait]
-impl crate::window::WindowStore for SqliteStore {
+impl crate::channel::window::WindowStore for SqliteStore {
     async fn touch(&self, subject: &Subject, at_ms: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO conversation_windows (channel, address, last_inbound_ms) VALUES (?1, ?2, ?3)

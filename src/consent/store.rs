@@ -17,10 +17,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::address::{Address, mask};
 use crate::channel::ChannelKind;
 use crate::error::{Error, Result};
-use crate::inbound::ConsentAction;
+use crate::model::address::{Address, mask};
+use crate::model::inbound::ConsentAction;
 
 /// Who a record is about: a channel and an address on it (a phone number or a platform
 /// user id). `Debug` masks the address.
@@ -174,7 +174,7 @@ impl ConsentRecord {
 mod action_name {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::inbound::ConsentAction;
+    use crate::model::inbound::ConsentAction;
 
     pub(super) fn serialize<S: Serializer>(action: &ConsentAction, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(super::action_str(*action))

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::people::{TINY_JPEG, digits, metadata, twilio_webhook, whatsapp_webhook, x_webhook};
 use super::{Delivered, Provider, RecordedRequest, SandboxState, credentials};
-use crate::address::PhoneNumber;
+use crate::model::address::PhoneNumber;
 
 /// What an endpoint answers.
 struct Answer {

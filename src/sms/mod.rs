@@ -9,7 +9,7 @@ pub mod segments;
 pub mod twilio;
 pub mod vonage;
 
-use crate::message::{Button, Buttons};
+use crate::model::message::{Button, Buttons};
 
 /// The prompt with one "Reply N for …" line per button, then the footer.
 ///

@@ -21,16 +21,16 @@ use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 use super::segments::{self, Encoding};
-use crate::address::{Address, PhoneNumber};
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{
     ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result, ValidationError,
 };
-use crate::executor::{Executor, HttpOptions, Operation, decode_json};
-use crate::inbound::{
+use crate::http::executor::{Executor, HttpOptions, Operation, decode_json};
+use crate::model::address::{Address, PhoneNumber};
+use crate::model::inbound::{
     DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMessage, Sender, StatusUpdate,
 };
-use crate::message::{Content, OutboundMessage, SendReceipt};
+use crate::model::message::{Content, OutboundMessage, SendReceipt};
 use crate::webhook::{DEFAULT_MAX_BODY_BYTES, WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Vonage's SMS API host.
@@ -121,7 +121,7 @@ impl Sms {
             return Err(ValidationError::new("text", Problem::Empty));
         }
         if let Some(r) = &self.client_ref {
-            crate::validate::check_max_chars("client-ref", r, 100)?;
+            crate::http::validate::check_max_chars("client-ref", r, 100)?;
         }
         Ok(())
     }
@@ -156,7 +156,11 @@ impl Sms {
 #[non_exhaustive]
 pub struct SendResponse {
     /// How many parts.
-    #[serde(rename = "message-count", default, deserialize_with = "crate::loose::opt_u32")]
+    #[serde(
+        rename = "message-count",
+        default,
+        deserialize_with = "crate::http::loose::opt_u32"
+    )]
     pub message_count: Option<u32>,
     /// The parts.
     #[serde(default)]
@@ -168,7 +172,7 @@ pub struct SendResponse {
 #[non_exhaustive]
 pub struct SentPart {
     /// `0` for success; anything else is an error code.
-    #[serde(default, deserialize_with = "crate::loose::opt_i64")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
     pub status: Option<i64>,
     /// The part's id.
     #[serde(rename = "message-id", default)]
@@ -195,7 +199,7 @@ impl fmt::Debug for SentPart {
         f.debug_struct("SentPart")
             .field("status", &self.status)
             .field("message_id", &self.message_id)
-            .field("to", &self.to.as_deref().map(crate::address::mask))
+            .field("to", &self.to.as_deref().map(crate::model::address::mask))
             .field("message_price", &self.message_price)
             .field("error_text", &self.error_text)
             .finish_non_exhaustive()
@@ -286,7 +290,7 @@ fn decode_send(response: http::Response<Bytes>) -> Result<SendResponse> {
         .with_raw(body);
         return Err(if class == ErrorClass::RateLimited {
             Error::new(ErrorKind::RateLimited {
-                retry_after: crate::executor::retry_after(&parts.headers),
+                retry_after: crate::http::executor::retry_after(&parts.headers),
                 scope: RateLimitScope::Account,
                 api: Some(Box::new(api)),
             })
@@ -376,7 +380,7 @@ impl ClientBuilder {
         self
     }
 
-    crate::executor::http_builder_methods!();
+    crate::http::executor::http_builder_methods!();
 
     /// The sender the `Channel` impl uses when a message names none.
     pub fn default_from(mut self, from: impl Into<String>) -> Self {
@@ -629,7 +633,7 @@ impl fmt::Debug for InboundSms {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InboundSms")
             .field("message_id", &self.message_id)
-            .field("msisdn", &self.msisdn.as_deref().map(crate::address::mask))
+            .field("msisdn", &self.msisdn.as_deref().map(crate::model::address::mask))
             .field("kind", &self.kind)
             .field("concat", &self.concat)
             .finish_non_exhaustive()

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 
 use super::client::Client;
 use super::dm::{MAX_TEXT_CHARS, NewMessage};
-use crate::address::Address;
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, Result};
-use crate::message::{Content, MediaKind, MediaSource, OutboundMessage, SendReceipt};
+use crate::model::address::Address;
+use crate::model::message::{Content, MediaKind, MediaSource, OutboundMessage, SendReceipt};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Maps a neutral message to a DM. The recipient must be an X user id. Text goes as is;
@@ -71,7 +71,7 @@ impl Channel for Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Button, Buttons, Media};
+    use crate::model::message::{Button, Buttons, Media};
 
     #[test]
     fn neutral_content_maps_to_dms() {

@@ -19,7 +19,7 @@ use super::oauth1::Credentials;
 use super::oauth2::UserSession;
 use super::webhook::WebhookVerifier;
 use crate::error::{ApiError, Error, ErrorClass, ErrorKind, Problem, Result, ValidationError};
-use crate::executor::{Executor, HttpOptions, Operation, decode_json, http_builder_methods};
+use crate::http::executor::{Executor, HttpOptions, Operation, decode_json, http_builder_methods};
 
 /// The API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.x.com";
@@ -254,7 +254,7 @@ impl Client {
         let id = started.id;
         check_id("media_id", &id)?;
         for (index, chunk) in data.chunks(CHUNK).enumerate() {
-            let (boundary, body) = crate::multipart::form(
+            let (boundary, body) = crate::http::multipart::form(
                 &[("segment_index", &index.to_string())],
                 ("media", "chunk", "application/octet-stream", chunk),
             );

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::errors::PartialError;
 use crate::error::{Problem, RateLimits, ValidationError};
-use crate::validate::check_max_chars;
+use crate::http::validate::check_max_chars;
 
 /// The longest DM text X accepts.
 pub const MAX_TEXT_CHARS: usize = 10_000;

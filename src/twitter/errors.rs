@@ -173,7 +173,7 @@ pub(crate) fn error_from(status: StatusCode, headers: &HeaderMap, body: Bytes) -
     if class == ErrorClass::RateLimited {
         let retry_after = rate_limits
             .wait_at(SystemTime::now())
-            .or_else(|| crate::executor::retry_after(headers));
+            .or_else(|| crate::http::executor::retry_after(headers));
         let scope = if rate_limits.app_day.is_some_and(|q| q.remaining == 0) {
             RateLimitScope::Account
         } else if rate_limits.window.is_some() || rate_limits.user_day.is_some() {

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::executor::{Executor, HttpOptions, Operation, decode_json, http_builder_methods};
+use crate::http::executor::{Executor, HttpOptions, Operation, decode_json, http_builder_methods};
 
 /// The scopes a customer-service account needs: read and write DMs, look up users and
 /// posts, upload DM media, and stay signed in (`offline.access`).

@@ -16,14 +16,14 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::address::UserId;
 use crate::channel::ChannelKind;
 use crate::error::RawBody;
-use crate::inbound::{
+use crate::model::address::UserId;
+use crate::model::inbound::{
     ConsentAction, ConsentSignal, DeliveryStatus, InboundContent, InboundEvent, InboundMedia, InboundMessage,
     Sender, StatusUpdate, UnknownEvent,
 };
-use crate::message::MediaKind;
+use crate::model::message::MediaKind;
 use crate::webhook::{
     DEFAULT_MAX_BODY_BYTES, HandshakeResponse, Secrets, WebhookError, WebhookOutcome, WebhookRequest,
     hmac_sha256,
@@ -178,7 +178,7 @@ pub enum Delivery {
 #[non_exhaustive]
 pub struct ActivityEvent {
     /// The event's id: a string, which can be negative (`"-6850472171600526495"`).
-    #[serde(deserialize_with = "crate::loose::opt_string", default)]
+    #[serde(deserialize_with = "crate::http::loose::opt_string", default)]
     pub event_uuid: Option<String>,
     /// `dm.received`, `dm.sent`…
     pub event_type: String,
@@ -249,7 +249,7 @@ pub struct DirectMessageEvent {
     /// The event id.
     pub id: String,
     /// When, in milliseconds since the epoch (sent as a string).
-    #[serde(deserialize_with = "crate::loose::opt_i64", default)]
+    #[serde(deserialize_with = "crate::http::loose::opt_i64", default)]
     pub created_timestamp: Option<i64>,
     /// The message.
     #[serde(default)]
@@ -331,7 +331,7 @@ pub struct DmAttachment {
 #[non_exhaustive]
 pub struct IndicatorEvent {
     /// When, in milliseconds.
-    #[serde(deserialize_with = "crate::loose::opt_i64", default)]
+    #[serde(deserialize_with = "crate::http::loose::opt_i64", default)]
     pub created_timestamp: Option<i64>,
     /// Who is typing, or who read.
     pub sender_id: String,
@@ -350,7 +350,7 @@ pub struct BlockEvent {
     #[serde(rename = "type")]
     pub kind: String,
     /// When, in milliseconds.
-    #[serde(deserialize_with = "crate::loose::opt_i64", default)]
+    #[serde(deserialize_with = "crate::http::loose::opt_i64", default)]
     pub created_timestamp: Option<i64>,
     /// Who blocked.
     pub source: WebhookUser,

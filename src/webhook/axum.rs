@@ -36,7 +36,7 @@ use axum::routing::any;
 
 use super::{DEFAULT_MAX_BODY_BYTES, Deduplicator, WebhookError, WebhookOutcome, WebhookRequest, dedup};
 use crate::channel::Channel;
-use crate::inbound::{InboundEvent, UnknownEvent};
+use crate::model::inbound::{InboundEvent, UnknownEvent};
 
 /// The events callback: an async function of the events, run after the response is sent.
 type Callback = dyn Fn(Vec<InboundEvent>) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::inbound::InboundEvent;
+use crate::model::inbound::InboundEvent;
 
 /// Remembers which events were already handled. Object safe, so stores can be shared as
 /// `Arc<dyn Deduplicator>`. Durable implementations come with the consent stores:

@@ -8,7 +8,7 @@ use super::messages::{MessageContent, MessageRequest, Text};
 use super::templates::{Parameter, Template};
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, ErrorKind, RawBody, Result};
-use crate::message::{Content, MediaKind, OutboundMessage, SendReceipt};
+use crate::model::message::{Content, MediaKind, OutboundMessage, SendReceipt};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Label of the button that opens a list when more than three reply buttons are sent.

@@ -14,7 +14,7 @@ use super::media::{MediaDownload, MediaInfo, MediaUpload};
 use super::messages::{MarkRead, MessageRequest, Recipient, SendResponse, Success};
 use super::webhook::WebhookVerifier;
 use crate::error::{ApiError, Error, ErrorClass, ErrorKind, Problem, Result, ValidationError};
-use crate::executor::{Executor, HttpOptions, Operation, decode_json};
+use crate::http::executor::{Executor, HttpOptions, Operation, decode_json};
 
 /// The Graph API version used unless you choose another.
 pub const DEFAULT_API_VERSION: &str = "v26.0";
@@ -383,7 +383,7 @@ impl ClientBuilder {
         self
     }
 
-    crate::executor::http_builder_methods!();
+    crate::http::executor::http_builder_methods!();
 
     /// The app secret that signs webhooks (App Dashboard › Settings › Basic). Call it again
     /// to accept a second secret during rotation. Without one, inbound requests are refused.

@@ -73,7 +73,7 @@ struct ErrorData {
 
 /// Turns a non-2xx Graph API answer into an [`Error`].
 pub(crate) fn from_response(status: StatusCode, headers: &http::HeaderMap, body: Bytes) -> Error {
-    let retry_after = crate::executor::retry_after(headers);
+    let retry_after = crate::http::executor::retry_after(headers);
     let Ok(Envelope { error: graph }) = serde_json::from_slice::<Envelope>(&body) else {
         // No Graph envelope: a proxy or load balancer answered. Classify by status only.
         let class = match status.as_u16() {

@@ -8,8 +8,8 @@ use url::Url;
 
 use super::messages::{MediaObject, validate_source};
 use crate::error::{Problem, ValidationError};
-use crate::message::MediaSource;
-use crate::validate::{check_count, check_max_chars, check_text};
+use crate::http::validate::{check_count, check_max_chars, check_text};
+use crate::model::message::MediaSource;
 
 /// Most reply buttons in one message.
 pub const MAX_REPLY_BUTTONS: usize = 3;

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::error::{Problem, Result, ValidationError};
-use crate::message::MediaKind;
-use crate::transport::BodyStream;
+use crate::http::transport::BodyStream;
+use crate::model::message::MediaKind;
 
 const MB: u64 = 1024 * 1024;
 
@@ -117,7 +117,7 @@ impl MediaUpload {
 
     /// The multipart/form-data body and its boundary.
     pub(crate) fn to_multipart(&self) -> (String, Bytes) {
-        crate::multipart::form(
+        crate::http::multipart::form(
             &[("messaging_product", "whatsapp"), ("type", &self.mime_type)],
             ("file", &self.filename, &self.mime_type, &self.data),
         )
@@ -139,7 +139,7 @@ pub struct MediaInfo {
     #[serde(default)]
     pub sha256: Option<String>,
     /// Size in bytes (Meta sends it as a string).
-    #[serde(default, deserialize_with = "crate::loose::opt_u64")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_u64")]
     pub file_size: Option<u64>,
 }
 

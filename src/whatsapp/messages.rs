@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::interactive::Interactive;
 use super::templates::Template;
-use crate::address::{Address, PhoneNumber, UserId, mask};
 use crate::error::{Problem, ValidationError};
-use crate::message::{Location, Media, MediaKind, MediaSource, Reaction};
-use crate::validate::{check_count, check_max_chars, check_text};
+use crate::http::validate::{check_count, check_max_chars, check_text};
+use crate::model::address::{Address, PhoneNumber, UserId, mask};
+use crate::model::message::{Location, Media, MediaKind, MediaSource, Reaction};
 
 /// Longest text body.
 pub const MAX_TEXT_CHARS: usize = 4096;

@@ -6,8 +6,8 @@ use serde::ser::{SerializeMap, Serializer};
 
 use super::messages::{MediaObject, validate_location, validate_source};
 use crate::error::{Problem, ValidationError};
-use crate::message::{Location, MediaSource};
-use crate::validate::{check_count, check_text};
+use crate::http::validate::{check_count, check_text};
+use crate::model::message::{Location, MediaSource};
 
 /// A template message: an approved template by name and language, with its parameters.
 ///

@@ -29,14 +29,14 @@ use subtle::ConstantTimeEq;
 
 use super::classify;
 use super::messages::Contact as ContactCard;
-use crate::address::{PhoneNumber, UserId};
 use crate::channel::ChannelKind;
 use crate::error::RawBody;
-use crate::inbound::{
+use crate::model::address::{PhoneNumber, UserId};
+use crate::model::inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
     InboundMessage, InboundReaction, Pricing, Sender, StatusUpdate, UnknownEvent,
 };
-use crate::message::{Location, MediaKind};
+use crate::model::message::{Location, MediaKind};
 use crate::webhook::{
     DEFAULT_MAX_BODY_BYTES, HandshakeResponse, Secrets, WebhookError, WebhookOutcome, WebhookRequest,
     hmac_sha256,
@@ -423,7 +423,7 @@ pub struct Contact {
 impl fmt::Debug for Contact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Contact")
-            .field("wa_id", &self.wa_id.as_deref().map(crate::address::mask))
+            .field("wa_id", &self.wa_id.as_deref().map(crate::model::address::mask))
             .field("user_id", &self.user_id)
             .finish_non_exhaustive()
     }
@@ -551,7 +551,7 @@ struct MessageFields {
     from_user_id: Option<String>,
     #[serde(default)]
     id: String,
-    #[serde(default, deserialize_with = "crate::loose::opt_i64")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
     timestamp: Option<i64>,
     #[serde(rename = "type", default)]
     kind: String,
@@ -872,7 +872,7 @@ pub struct Status {
     #[serde(default)]
     pub status: StatusKind,
     /// When, in Unix seconds.
-    #[serde(default, deserialize_with = "crate::loose::opt_i64")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
     pub timestamp: Option<i64>,
     /// The recipient's WhatsApp id; absent when sent to a business-scoped user id.
     #[serde(default)]
@@ -940,7 +940,7 @@ pub struct Conversation {
     #[serde(default)]
     pub id: Option<String>,
     /// When it expires, in Unix seconds.
-    #[serde(default, deserialize_with = "crate::loose::opt_i64")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
     pub expiration_timestamp: Option<i64>,
     /// What opened it.
     #[serde(default)]
@@ -1036,7 +1036,7 @@ pub struct UserPreference {
     #[serde(default)]
     pub value: Option<String>,
     /// When, in Unix seconds.
-    #[serde(default, deserialize_with = "crate::loose::opt_i64")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
     pub timestamp: Option<i64>,
 }
 
@@ -1048,7 +1048,7 @@ pub struct TemplateStatusUpdate {
     #[serde(default)]
     pub event: Option<String>,
     /// The template id.
-    #[serde(default, deserialize_with = "crate::loose::opt_string")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_string")]
     pub message_template_id: Option<String>,
     /// The template name.
     #[serde(default)]

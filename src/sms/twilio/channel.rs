@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 
 use super::client::{Client, MAX_BODY_CHARS, SendMessage};
-use crate::address::Address;
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, Result};
-use crate::message::{Content, MediaKind, MediaSource, OutboundMessage, SendReceipt};
+use crate::model::address::Address;
+use crate::model::message::{Content, MediaKind, MediaSource, OutboundMessage, SendReceipt};
 use crate::sms::segments;
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
@@ -119,7 +119,7 @@ fn request_body(message: &OutboundMessage) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Button, Buttons, Location, Media, Template};
+    use crate::model::message::{Button, Buttons, Location, Media, Template};
     use url::Url;
 
     fn to() -> Address {

@@ -17,8 +17,8 @@ use super::webhook::WebhookVerifier;
 use crate::error::{
     ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result, ValidationError,
 };
-use crate::executor::{Executor, HttpOptions, Operation, decode_json};
-use crate::validate::check_max_chars;
+use crate::http::executor::{Executor, HttpOptions, Operation, decode_json};
+use crate::http::validate::check_max_chars;
 
 /// Twilio's REST host.
 pub const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
@@ -297,10 +297,10 @@ pub struct Message {
     #[serde(default)]
     pub direction: Option<String>,
     /// Segments billed (0 until a Messaging Service chose the sender).
-    #[serde(default, deserialize_with = "crate::loose::opt_u32")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_u32")]
     pub num_segments: Option<u32>,
     /// Media attached.
-    #[serde(default, deserialize_with = "crate::loose::opt_u32")]
+    #[serde(default, deserialize_with = "crate::http::loose::opt_u32")]
     pub num_media: Option<u32>,
     /// The price as a decimal string (negative: a charge), once known.
     #[serde(default)]
@@ -327,7 +327,7 @@ pub struct Message {
 
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let masked = |v: &Option<String>| v.as_deref().map(crate::address::mask);
+        let masked = |v: &Option<String>| v.as_deref().map(crate::model::address::mask);
         f.debug_struct("Message")
             .field("sid", &self.sid)
             .field("status", &self.status)
@@ -568,7 +568,7 @@ struct Envelope {
 }
 
 fn error_from_response(status: StatusCode, headers: &http::HeaderMap, body: Bytes) -> Error {
-    let retry_after = crate::executor::retry_after(headers);
+    let retry_after = crate::http::executor::retry_after(headers);
     let envelope = serde_json::from_slice::<Envelope>(&body).ok();
     let code = envelope.as_ref().and_then(|e| e.code);
     let mut class = code.map_or(ErrorClass::Unknown, super::classify);
@@ -681,7 +681,7 @@ impl ClientBuilder {
         self
     }
 
-    crate::executor::http_builder_methods!();
+    crate::http::executor::http_builder_methods!();
 
     /// The sender the `Channel` impl uses when a message names none: a number, or a
     /// Messaging Service SID (`MG…`).

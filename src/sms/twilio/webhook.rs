@@ -28,14 +28,14 @@ use http::Method;
 
 use super::message::MessageStatus;
 use super::signature::SignatureValidator;
-use crate::address::PhoneNumber;
 use crate::channel::ChannelKind;
 use crate::error::RawBody;
-use crate::inbound::{
+use crate::model::address::PhoneNumber;
+use crate::model::inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
     InboundMessage, Sender, StatusUpdate,
 };
-use crate::message::MediaKind;
+use crate::model::message::MediaKind;
 use crate::webhook::{DEFAULT_MAX_BODY_BYTES, WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Verifies and parses Twilio messaging webhooks.
@@ -127,8 +127,8 @@ impl std::fmt::Debug for InboundSms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InboundSms")
             .field("message_sid", &self.message_sid)
-            .field("from", &crate::address::mask(&self.from))
-            .field("to", &crate::address::mask(&self.to))
+            .field("from", &crate::model::address::mask(&self.from))
+            .field("to", &crate::model::address::mask(&self.to))
             .field("media", &self.media.len())
             .field("num_segments", &self.num_segments)
             .field("opt_out_type", &self.opt_out_type)

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::consent::Subject;
 use crate::error::{Error, ErrorKind, Result};
-use crate::inbound::InboundEvent;
-use crate::message::{Content, OutboundMessage, SendReceipt, Template};
+use crate::model::inbound::InboundEvent;
+use crate::model::message::{Content, OutboundMessage, SendReceipt, Template};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// WhatsApp's customer-service window.
@@ -74,7 +74,7 @@ fn now_ms() -> i64 {
 /// ```no_run
 /// # async fn run(whatsapp: switchboard::whatsapp::Client, events: Vec<switchboard::InboundEvent>) -> switchboard::Result<()> {
 /// use std::sync::Arc;
-/// use switchboard::window::{MemoryWindowStore, WindowGuard};
+/// use switchboard::channel::window::{MemoryWindowStore, WindowGuard};
 /// use switchboard::{Address, Channel, OutboundMessage, Template};
 ///
 /// let guard = WindowGuard::new(whatsapp, Arc::new(MemoryWindowStore::default()))

@@ -9,16 +9,16 @@ use bytes::Bytes;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::retry::{RetryDecision, RetryPolicy};
+use crate::http::retry::{RetryDecision, RetryPolicy};
 #[cfg(feature = "whatsapp")]
-use crate::transport::BodyStream;
-use crate::transport::Transport;
+use crate::http::transport::BodyStream;
+use crate::http::transport::Transport;
 
 /// Builds the default transport, or explains that one must be supplied.
 pub(crate) fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>> {
     #[cfg(feature = "reqwest")]
     {
-        Ok(Arc::new(crate::transport::ReqwestTransport::new(
+        Ok(Arc::new(crate::http::transport::ReqwestTransport::new(
             connect_timeout,
         )?))
     }
@@ -227,7 +227,7 @@ impl HttpOptions {
 macro_rules! http_builder_methods {
     () => {
         /// Sends through this transport instead of the default reqwest one.
-        pub fn transport(mut self, transport: impl $crate::transport::Transport + 'static) -> Self {
+        pub fn transport(mut self, transport: impl $crate::http::transport::Transport + 'static) -> Self {
             self.http.transport = Some(std::sync::Arc::new(transport));
             self
         }
@@ -235,7 +235,9 @@ macro_rules! http_builder_methods {
         /// Sends through this reqwest client (your proxy, certificates, pool settings).
         #[cfg(feature = "reqwest")]
         pub fn reqwest_client(self, client: reqwest::Client) -> Self {
-            self.transport($crate::transport::ReqwestTransport::from_client(client))
+            self.transport($crate::http::transport::ReqwestTransport::from_client(
+                client,
+            ))
         }
 
         /// The longest one request may take, from sending to the last byte of the answer
@@ -262,7 +264,7 @@ pub(crate) use http_builder_methods;
 
 /// The `Retry-After` header of a response, as a delay from now.
 pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    crate::retry::parse_retry_after(headers.get(http::header::RETRY_AFTER)?, SystemTime::now())
+    crate::http::retry::parse_retry_after(headers.get(http::header::RETRY_AFTER)?, SystemTime::now())
 }
 
 /// Decodes a JSON body, naming the path where it failed. The serde message is not kept:

@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use crate::channel::ChannelKind;
 use crate::consent::keywords::normalize;
 use crate::error::Result;
-use crate::inbound::{InboundContent, InboundEvent};
+use crate::model::inbound::{InboundContent, InboundEvent};
 
 type Handler = Arc<dyn Fn(InboundEvent) -> BoxFuture<'static, Result<()>> + Send + Sync>;
 type Predicate = Arc<dyn Fn(&InboundEvent) -> bool + Send + Sync>;
@@ -142,7 +142,7 @@ pub enum Dispatched {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use switchboard::router::{Dispatched, Route, Router};
+/// use switchboard::conversation::router::{Dispatched, Route, Router};
 ///
 /// let router = Router::new()
 ///     .route(Route::named("prices").messages().keyword(["preise", "prices"]), |event| async move {

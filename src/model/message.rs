@@ -8,8 +8,8 @@ use std::fmt;
 
 use url::Url;
 
-use crate::address::Address;
-use crate::channel::ChannelKind;
+use crate::model::ChannelKind;
+use crate::model::address::Address;
 
 /// A message to send, independent of the channel.
 ///
@@ -524,7 +524,10 @@ impl fmt::Debug for SendReceipt {
             .field("message_id", &self.message_id)
             .field(
                 "provider_recipient",
-                &self.provider_recipient.as_deref().map(crate::address::mask),
+                &self
+                    .provider_recipient
+                    .as_deref()
+                    .map(crate::model::address::mask),
             )
             .finish()
     }

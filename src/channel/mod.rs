@@ -1,16 +1,28 @@
 //! The [`Channel`] trait: one way to send over every provider, and the extension point for
-//! integrators' own providers.
+//! integrators' own providers, and the decorators over it (teloxide's adaptors): each wraps
+//! any channel and is a channel itself.
+//!
+//! - [`Throttle`]: stays within a provider's throughput, per sender and per recipient;
+//! - [`Fallback`]: a second channel after a permanent miss where nothing was sent;
+//! - [`WindowGuard`]: WhatsApp's 24-hour customer-service window, enforced locally;
+//! - [`ConsentGuard`](crate::consent::ConsentGuard) lives with the consent ledger.
 
-use std::borrow::Cow;
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::message::{MediaKind, OutboundMessage, SendReceipt};
-use crate::throttle::{Throttle, ThrottleLimits};
+pub use crate::model::ChannelKind;
+use crate::model::{MediaKind, OutboundMessage, SendReceipt};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
+
+pub mod fallback;
+pub mod throttle;
+pub mod window;
+
+pub use fallback::{Fallback, is_permanent_miss};
+pub use throttle::{Rate, Throttle, ThrottleLimits};
+pub use window::{MemoryWindowStore, WindowGuard, WindowStore};
 
 /// A messaging channel: WhatsApp, SMS, X DMs, or your own.
 ///
@@ -118,50 +130,13 @@ pub trait ChannelExt: Channel + Sized {
     }
 
     /// Falls back to `secondary` when this channel cannot deliver at all
-    /// ([`Fallback`](crate::Fallback)).
+    /// ([`Fallback`]).
     fn fallback<B: Channel>(self, secondary: B) -> crate::Fallback<Self, B> {
         crate::Fallback::new(self, secondary)
     }
 }
 
 impl<C: Channel + Sized> ChannelExt for C {}
-
-/// Which kind of channel a [`Channel`] is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ChannelKind {
-    /// WhatsApp Cloud API.
-    WhatsApp,
-    /// SMS (Twilio, Vonage…).
-    Sms,
-    /// X (Twitter) Direct Messages.
-    Twitter,
-    /// An integrator's own channel, named by them (`telegram`).
-    Custom(Cow<'static, str>),
-}
-
-impl ChannelKind {
-    /// A custom channel kind.
-    pub fn custom(name: impl Into<Cow<'static, str>>) -> Self {
-        Self::Custom(name.into())
-    }
-
-    /// The lower-case name (`whatsapp`, `sms`, `twitter`, or the custom name).
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::WhatsApp => "whatsapp",
-            Self::Sms => "sms",
-            Self::Twitter => "twitter",
-            Self::Custom(name) => name,
-        }
-    }
-}
-
-impl fmt::Display for ChannelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What a channel can carry natively. Built with [`Capabilities::new`] and the `with_*`
 /// methods so that adding a capability later is not a breaking change.

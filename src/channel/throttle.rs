@@ -13,7 +13,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, ErrorKind, Problem, RateLimitScope, Result, ValidationError};
-use crate::message::{OutboundMessage, SendReceipt};
+use crate::model::message::{OutboundMessage, SendReceipt};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// A rate: `burst` messages at once, refilled at one every `period`.
@@ -284,7 +284,7 @@ impl<C: Channel> Channel for Throttle<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::address::Address;
+    use crate::model::address::Address;
     use std::sync::atomic::AtomicUsize;
 
     #[derive(Default, Clone)]

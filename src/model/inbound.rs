@@ -3,10 +3,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::address::{PhoneNumber, UserId, mask};
-use crate::channel::ChannelKind;
 use crate::error::RawBody;
-use crate::message::{Location, MediaKind};
+use crate::model::ChannelKind;
+use crate::model::address::{PhoneNumber, UserId, mask};
+use crate::model::message::{Location, MediaKind};
 
 /// Something a provider told us: a message, a delivery status, a reaction, a consent
 /// signal, or content this version does not model (kept raw, never dropped).

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
-//! use switchboard::hours::{BusinessHours, Weekday};
+//! use switchboard::conversation::hours::{BusinessHours, Weekday};
 //!
 //! let hours = BusinessHours::new("Europe/Berlin")?
 //!     .weekdays("08:00", "20:00")?
@@ -28,8 +28,8 @@ use jiff::{Timestamp, Zoned};
 
 use crate::channel::Channel;
 use crate::error::{Error, Result};
-use crate::inbound::InboundEvent;
-use crate::message::{OutboundMessage, SendReceipt};
+use crate::model::inbound::InboundEvent;
+use crate::model::message::{OutboundMessage, SendReceipt};
 use crate::webhook::Deduplicator;
 
 /// A day of the week.
@@ -212,7 +212,7 @@ impl BusinessHours {
 /// # async fn run(whatsapp: switchboard::whatsapp::Client, event: switchboard::InboundEvent) -> switchboard::Result<()> {
 /// use std::sync::Arc;
 /// use switchboard::consent::sqlite::SqliteStore;
-/// use switchboard::hours::{AfterHours, BusinessHours};
+/// use switchboard::conversation::hours::{AfterHours, BusinessHours};
 ///
 /// let hours = BusinessHours::new("Europe/Berlin")?.weekdays("08:00", "20:00")?;
 /// let ledger = SqliteStore::open("switchboard.db").await?;

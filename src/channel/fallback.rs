@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::error::{Error, ErrorClass, ErrorKind, Result};
-use crate::message::{OutboundMessage, SendReceipt};
+use crate::model::message::{OutboundMessage, SendReceipt};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
 /// Whether `error` allows a second channel: a permanent failure where nothing was sent.

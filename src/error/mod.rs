@@ -10,10 +10,19 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::StatusCode;
 
-use crate::channel::ChannelKind;
+use crate::model::ChannelKind;
+
+mod api;
+mod body;
+mod validation;
+mod webhook;
+
+pub use api::{ApiError, ErrorClass, Quota, RateLimits};
+pub use body::RawBody;
+pub use validation::{Problem, ValidationError};
+pub use webhook::WebhookError;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -233,8 +242,8 @@ impl From<ErrorKind> for Error {
     }
 }
 
-impl From<crate::webhook::WebhookError> for Error {
-    fn from(err: crate::webhook::WebhookError) -> Self {
+impl From<WebhookError> for Error {
+    fn from(err: WebhookError) -> Self {
         Self::new(ErrorKind::Webhook(err))
     }
 }
@@ -281,14 +290,14 @@ pub enum ErrorKind {
     /// The request was refused locally before anything was sent.
     Validation(ValidationError),
     /// An inbound webhook request was refused or could not be parsed.
-    Webhook(crate::webhook::WebhookError),
+    Webhook(WebhookError),
     /// The recipient has not consented to this message; nothing was sent.
     ConsentDenied {
         /// Why.
         reason: ConsentDenial,
     },
     /// A free-form message outside the 24-hour customer-service window: only a template may
-    /// go out. Refused locally ([`WindowGuard`](crate::window::WindowGuard)); nothing was sent.
+    /// go out. Refused locally ([`WindowGuard`](crate::channel::window::WindowGuard)); nothing was sent.
     OutsideWindow {
         /// When the person last wrote, in milliseconds since the epoch; `None` if never.
         last_inbound_ms: Option<i64>,
@@ -366,313 +375,6 @@ impl fmt::Display for RateLimitScope {
             Self::Unknown => "unknown scope",
         })
     }
-}
-
-/// How a provider error code is classified, once, for every provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorClass {
-    /// A temporary failure on the provider's side; retrying later may succeed.
-    Transient,
-    /// A rate limit; retrying after a pause will succeed.
-    RateLimited,
-    /// The access token is invalid or expired.
-    Auth,
-    /// The token lacks a permission or the account lacks a capability.
-    Permission,
-    /// The request itself is wrong (a parameter, a recipient format).
-    InvalidRequest,
-    /// Outside the 24-hour customer-service window: only a template may be sent (131047).
-    NeedsTemplate,
-    /// The recipient opted out (WhatsApp 131050 marketing opt-out, SMS STOP).
-    OptedOut,
-    /// The message cannot be delivered to this recipient (not on the platform, blocked…).
-    Undeliverable,
-    /// The template is missing, unapproved, paused, or its parameters do not match it.
-    Template,
-    /// Refused to protect quality (spam limits, per-user marketing limits); retrying hurts.
-    Quality,
-    /// A media file could not be fetched or uploaded.
-    Media,
-    /// An account-level problem: registration, billing, policy, restrictions.
-    Account,
-    /// Not classified.
-    Unknown,
-}
-
-impl ErrorClass {
-    /// Whether errors of this class may succeed if repeated.
-    pub fn is_retryable(self) -> bool {
-        matches!(self, Self::Transient | Self::RateLimited)
-    }
-
-    /// A short lower-case name (`needs_template`), stable for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Transient => "transient",
-            Self::RateLimited => "rate_limited",
-            Self::Auth => "auth",
-            Self::Permission => "permission",
-            Self::InvalidRequest => "invalid_request",
-            Self::NeedsTemplate => "needs_template",
-            Self::OptedOut => "opted_out",
-            Self::Undeliverable => "undeliverable",
-            Self::Template => "template",
-            Self::Quality => "quality",
-            Self::Media => "media",
-            Self::Account => "account",
-            Self::Unknown => "unknown",
-        }
-    }
-}
-
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An error reported by a provider's API.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ApiError {
-    /// Which provider answered (`whatsapp`, `twilio`…).
-    pub provider: Cow<'static, str>,
-    /// The HTTP status of the answer.
-    pub status: StatusCode,
-    /// The provider's error code; `None` when the body carried no error envelope.
-    pub code: Option<i64>,
-    /// A finer code, where the provider sends one (Graph `error_subcode`).
-    pub subcode: Option<i64>,
-    /// The provider's error type (Graph `OAuthException`, an X problem type).
-    pub error_type: Option<String>,
-    /// The provider's message.
-    pub message: String,
-    /// The provider's details (Graph `error_data.details`), the most useful text to act on.
-    pub details: Option<String>,
-    /// The provider's trace id (Graph `fbtrace_id`), for support requests.
-    pub trace_id: Option<String>,
-    /// How the code is classified.
-    pub class: ErrorClass,
-    /// The quotas the provider reported with the answer (X's `x-rate-limit-*` headers).
-    pub rate_limits: Option<RateLimits>,
-    /// The body as received.
-    pub raw: RawBody,
-}
-
-/// One quota a provider reported: calls allowed in its window, calls left, and when the
-/// window resets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    /// Calls allowed in the window.
-    pub limit: u64,
-    /// Calls left.
-    pub remaining: u64,
-    /// When the window resets.
-    pub reset_at: std::time::SystemTime,
-}
-
-/// The quotas a provider reported on one answer. X reports the endpoint's window
-/// (`x-rate-limit-*`, usually 15 minutes) and, on sends, 24-hour quotas per user and per app.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RateLimits {
-    /// The endpoint's window.
-    pub window: Option<Quota>,
-    /// The authenticated user's 24-hour quota.
-    pub user_day: Option<Quota>,
-    /// The app's 24-hour quota.
-    pub app_day: Option<Quota>,
-}
-
-impl RateLimits {
-    /// Whether no quota was reported.
-    pub fn is_empty(&self) -> bool {
-        self.window.is_none() && self.user_day.is_none() && self.app_day.is_none()
-    }
-
-    /// The quotas that are used up.
-    pub fn exhausted(&self) -> impl Iterator<Item = &Quota> {
-        [&self.window, &self.user_day, &self.app_day]
-            .into_iter()
-            .flatten()
-            .filter(|q| q.remaining == 0)
-    }
-
-    /// How long until every used-up quota has reset, as seen at `now`; `None` if none is
-    /// used up.
-    pub fn wait_at(&self, now: std::time::SystemTime) -> Option<Duration> {
-        self.exhausted()
-            .map(|q| q.reset_at.duration_since(now).unwrap_or_default())
-            .max()
-    }
-}
-
-impl ApiError {
-    /// An API error with only the required parts; for integrators' own channels.
-    pub fn new(
-        provider: impl Into<Cow<'static, str>>,
-        status: StatusCode,
-        class: ErrorClass,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            provider: provider.into(),
-            status,
-            code: None,
-            subcode: None,
-            error_type: None,
-            message: message.into(),
-            details: None,
-            trace_id: None,
-            class,
-            rate_limits: None,
-            raw: RawBody::default(),
-        }
-    }
-
-    /// Sets the provider's error code.
-    #[must_use]
-    pub fn with_code(mut self, code: i64) -> Self {
-        self.code = Some(code);
-        self
-    }
-
-    /// Sets the provider's details text.
-    #[must_use]
-    pub fn with_details(mut self, details: impl Into<String>) -> Self {
-        self.details = Some(details.into());
-        self
-    }
-
-    /// Keeps the raw body.
-    #[must_use]
-    pub fn with_raw(mut self, raw: impl Into<Bytes>) -> Self {
-        self.raw = RawBody(raw.into());
-        self
-    }
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} API error", self.provider)?;
-        if let Some(code) = self.code {
-            write!(f, " {code}")?;
-        }
-        write!(f, " ({}, HTTP {})", self.class, self.status.as_u16())?;
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
-        }
-        if let Some(details) = &self.details {
-            write!(f, " ({details})")?;
-        }
-        Ok(())
-    }
-}
-
-/// A response body kept for diagnosis. `Debug` shows only its length, because bodies can
-/// contain personal data (phone numbers); read it with [`as_bytes`](Self::as_bytes) or
-/// [`as_str_lossy`](Self::as_str_lossy) when you choose to.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct RawBody(Bytes);
-
-impl RawBody {
-    /// Wraps a body.
-    pub fn new(bytes: impl Into<Bytes>) -> Self {
-        Self(bytes.into())
-    }
-
-    /// The bytes as received.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The body as text, with invalid UTF-8 replaced.
-    pub fn as_str_lossy(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.0)
-    }
-
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the body is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for RawBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RawBody({} bytes)", self.0.len())
-    }
-}
-
-/// A request refused locally, before anything was sent: it names the field and the limit.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {problem}")]
-#[non_exhaustive]
-pub struct ValidationError {
-    /// Path of the offending field, in the provider's JSON terms (`interactive.action.buttons`).
-    pub field: String,
-    /// What is wrong with it.
-    pub problem: Problem,
-}
-
-impl ValidationError {
-    /// A validation error for `field`.
-    pub fn new(field: impl Into<String>, problem: Problem) -> Self {
-        Self {
-            field: field.into(),
-            problem,
-        }
-    }
-}
-
-/// What is wrong with a field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Problem {
-    /// A required value is absent.
-    #[error("is required")]
-    Missing,
-    /// The value is empty.
-    #[error("must not be empty")]
-    Empty,
-    /// Text longer than allowed (in characters).
-    #[error("at most {max} characters allowed, got {actual}")]
-    TooLong {
-        /// The limit.
-        max: usize,
-        /// The length given.
-        actual: usize,
-    },
-    /// More items than allowed.
-    #[error("at most {max} allowed, got {actual}")]
-    TooMany {
-        /// The limit.
-        max: usize,
-        /// The count given.
-        actual: usize,
-    },
-    /// A file larger than allowed.
-    #[error("at most {max} bytes allowed, got {actual}")]
-    TooLarge {
-        /// The limit in bytes.
-        max: u64,
-        /// The size given.
-        actual: u64,
-    },
-    /// Two items that must be unique are not.
-    #[error("must be unique, `{0}` appears twice")]
-    Duplicate(String),
-    /// The field is not allowed here.
-    #[error("not allowed {0}")]
-    NotAllowed(Cow<'static, str>),
-    /// The value has the wrong format.
-    #[error("{0}")]
-    Invalid(Cow<'static, str>),
 }
 
 #[cfg(test)]
