@@ -50,6 +50,77 @@ fn events_of(outcome: WebhookOutcome) -> Vec<InboundEvent> {
     }
 }
 
+/// The CRC answer is HMAC-SHA256(consumer secret, token), the same construction as the
+/// delivery signature: an endpoint that answers any token signs forged deliveries.
+#[test]
+fn the_crc_handshake_is_not_a_signing_oracle() {
+    let forged = json!({
+        "for_user_id": BUSINESS,
+        "direct_message_events": [{
+            "type": "message_create", "id": "1", "created_timestamp": "1700000000000",
+            "message_create": {"target": {"recipient_id": BUSINESS}, "sender_id": "666",
+                "message_data": {"text": "START"}}
+        }]
+    })
+    .to_string();
+    let channel = channel();
+    for token in [
+        forged.as_str(),
+        "[1,2]",
+        "a\"b",
+        "tab\there",
+        "new\nline",
+        "",
+        &"x".repeat(257),
+    ] {
+        let url = format!(
+            "https://example.com/x?crc_token={}",
+            url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+        );
+        let request = WebhookRequest::new(Method::GET, url, HeaderMap::new(), Bytes::new());
+        match channel.handle_webhook(&request) {
+            Err(WebhookError::InvalidChallenge { .. }) => {}
+            Err(WebhookError::HandshakeMismatch { .. }) if token.is_empty() => {}
+            Ok(WebhookOutcome::Handshake(answer)) => {
+                // Had it answered, the answer would sign the forged body: prove it is refused.
+                let answer: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    SIGNATURE_HEADER,
+                    answer["response_token"].as_str().unwrap().parse().unwrap(),
+                );
+                let post =
+                    WebhookRequest::new(Method::POST, "https://example.com/x", headers, token.to_owned());
+                let accepted = channel.handle_webhook(&post);
+                panic!("token {token:?} was answered; the forged POST gave {accepted:?}");
+            }
+            other => panic!("token {token:?}: {other:?}"),
+        }
+    }
+    // Refused with 400, and real tokens (opaque, URL-safe, up to 256 bytes) still pass.
+    assert_eq!(
+        WebhookError::InvalidChallenge { reason: "x" }.status(),
+        http::StatusCode::BAD_REQUEST
+    );
+    for token in [
+        "challenge_string",
+        "NjM1MTQwNzM0MjM0NTY3ODk=",
+        "a-b_c.d~e",
+        &"y".repeat(256),
+    ] {
+        let request = WebhookRequest::new(
+            Method::GET,
+            format!("https://example.com/x?crc_token={token}"),
+            HeaderMap::new(),
+            Bytes::new(),
+        );
+        assert!(matches!(
+            channel.handle_webhook(&request),
+            Ok(WebhookOutcome::Handshake(_))
+        ));
+    }
+}
+
 #[test]
 fn crc_challenge_is_answered_with_the_consumer_secret() {
     let request = WebhookRequest::new(

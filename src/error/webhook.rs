@@ -52,6 +52,13 @@ pub enum WebhookError {
         /// What did not match.
         reason: &'static str,
     },
+    /// A handshake challenge this endpoint will not answer, because answering it could sign
+    /// something other than a challenge (an X `crc_token` shaped like a delivery body).
+    #[error("challenge refused: {reason}")]
+    InvalidChallenge {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A method this endpoint does not answer (for example `PUT`).
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -62,7 +69,7 @@ pub enum WebhookError {
 
 impl WebhookError {
     /// The HTTP status to answer with: `401` for signature failures, `413` for an oversize
-    /// body, `403` for a refused handshake, and `200` for a verified but malformed payload.
+    /// body, `403` for a refused handshake, `400` for a refused challenge, and `200` for a verified but malformed payload.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingSignature { .. }
@@ -72,6 +79,7 @@ impl WebhookError {
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MalformedPayload { .. } => StatusCode::OK,
             Self::HandshakeMismatch { .. } => StatusCode::FORBIDDEN,
+            Self::InvalidChallenge { .. } => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -35,16 +35,49 @@ pub const SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature";
 /// The `response_token` for a CRC challenge: `sha256=` and the base64 HMAC-SHA256 of the
 /// `crc_token` under the app's consumer secret.
 ///
+/// The answer is the same construction as the signature over a delivery body, so answering
+/// any token would make the endpoint a signing oracle: send a JSON body as `crc_token`, take
+/// the answer, and POST that body with it as the signature. X's tokens are short opaque
+/// strings and every delivery body is a JSON object, so a token that could be a body is
+/// refused ([`check_crc_token`]) before anything is signed.
+///
 /// ```
 /// use switchboard::twitter::webhook::crc_response_token;
 ///
 /// assert_eq!(
-///     crc_response_token(b"test", "challenge_string"),
+///     crc_response_token(b"test", "challenge_string").unwrap(),
 ///     "sha256=SYYKwb5URQ4OnNXL3KWDH9ph6EIaP+4PTQFxLk5FIK4="
 /// );
+/// assert!(crc_response_token(b"test", r#"{"direct_message_events":[]}"#).is_err());
 /// ```
-pub fn crc_response_token(consumer_secret: &[u8], crc_token: &str) -> String {
-    signature_header(consumer_secret, crc_token.as_bytes())
+pub fn crc_response_token(consumer_secret: &[u8], crc_token: &str) -> Result<String, WebhookError> {
+    check_crc_token(crc_token)?;
+    Ok(signature_header(consumer_secret, crc_token.as_bytes()))
+}
+
+/// The longest `crc_token` answered. X's tokens are a few dozen characters.
+pub const MAX_CRC_TOKEN_BYTES: usize = 256;
+
+/// Refuses a `crc_token` that could be a delivery body (see [`crc_response_token`]): empty,
+/// longer than [`MAX_CRC_TOKEN_BYTES`], starting with `{` or `[`, or containing `"`,
+/// whitespace or control characters. A JSON object or array needs at least one of these, so
+/// no answer can serve as a body's signature, while X's opaque tokens pass.
+pub fn check_crc_token(crc_token: &str) -> Result<(), WebhookError> {
+    let reason = if crc_token.is_empty() {
+        "crc_token is empty"
+    } else if crc_token.len() > MAX_CRC_TOKEN_BYTES {
+        "crc_token is longer than 256 bytes"
+    } else if crc_token.starts_with(['{', '[']) {
+        "crc_token looks like a JSON body"
+    } else if crc_token
+        .chars()
+        .any(|c| c == '"' || c.is_whitespace() || c.is_control())
+    {
+        "crc_token contains quotes, whitespace or control characters"
+    } else {
+        return Ok(());
+    };
+    Err(WebhookError::InvalidChallenge { reason })
 }
 
 /// The `x-twitter-webhooks-signature` value for a body: `sha256=` and the base64
@@ -107,15 +140,17 @@ impl WebhookVerifier {
         self
     }
 
-    /// The CRC answer: `200`, JSON `{"response_token": "sha256=…"}`.
-    pub fn crc_response(&self, crc_token: &str) -> HandshakeResponse {
-        let secret = self.secrets.iter().next().unwrap_or_default();
-        let body = serde_json::json!({ "response_token": crc_response_token(secret, crc_token) });
-        HandshakeResponse {
+    /// The CRC answer: `200`, JSON `{"response_token": "sha256=…"}`. A token that could be
+    /// a delivery body is refused ([`check_crc_token`]), and so is every token when no
+    /// secret is configured.
+    pub fn crc_response(&self, crc_token: &str) -> Result<HandshakeResponse, WebhookError> {
+        let secret = self.secrets.iter().next().ok_or(WebhookError::NotConfigured)?;
+        let body = serde_json::json!({ "response_token": crc_response_token(secret, crc_token)? });
+        Ok(HandshakeResponse {
             status: http::StatusCode::OK,
             content_type: "application/json",
             body: Bytes::from(body.to_string()),
-        }
+        })
     }
 
     /// Checks the signature header against the raw body, in constant time.
@@ -147,7 +182,7 @@ impl WebhookVerifier {
                     .ok_or(WebhookError::HandshakeMismatch {
                         reason: "no crc_token",
                     })?;
-                Ok(WebhookOutcome::Handshake(self.crc_response(&token)))
+                Ok(WebhookOutcome::Handshake(self.crc_response(&token)?))
             }
             Method::POST => {
                 request.check_size(self.max_body_bytes)?;
@@ -682,7 +717,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            crc_response_token(SECRET.as_bytes(), "challenge_string"),
+            crc_response_token(SECRET.as_bytes(), "challenge_string").unwrap(),
             "sha256=nlBfoc+sYi739ivT57rTKKl7OQM8PcJSNybJqfjoBUk="
         );
         assert_eq!(BODY.len(), 264);
