@@ -34,6 +34,103 @@ fn marketing_signal(value: &str, at: i64) -> InboundEvent {
         .remove(0)
 }
 
+/// A provider timestamp from the future (here the year 2286) must not become the newest
+/// record forever: it is clamped to the time of receipt, so a STOP said after it wins.
+#[tokio::test]
+async fn a_timestamp_from_the_future_does_not_outrank_a_later_stop() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.x"}]})))
+        .mount(&server)
+        .await;
+    let client = switchboard::whatsapp::Client::builder()
+        .access_token("t")
+        .phone_number_id("106540352242922")
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let ledger: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+    let interceptor = ConsentInterceptor::new(Arc::clone(&ledger));
+    let guarded = ConsentGuard::new(client.clone(), Arc::clone(&ledger));
+    let anna = Address::phone("+4917612345678").unwrap();
+
+    // WhatsApp says "resume marketing" with a timestamp in 2286.
+    let resume = marketing_signal("resume", 9_999_999_999);
+    let InboundEvent::Consent(signal) = &resume else {
+        panic!("{resume:?}")
+    };
+    assert_eq!(
+        signal.timestamp,
+        Some(9_999_999_999),
+        "parse keeps what the provider said"
+    );
+    interceptor.process(&resume, &client).await.unwrap();
+    let recorded = ledger
+        .records(&Subject::new(&ChannelKind::WhatsApp, &anna))
+        .await
+        .unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        recorded[0].at_ms <= now_ms,
+        "clamped to receipt: {}",
+        recorded[0].at_ms
+    );
+
+    // A moment later, Anna writes STOP: nothing may go out.
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    let stop = InboundEvent::Message(switchboard::InboundMessage::new(
+        ChannelKind::WhatsApp,
+        "wamid.stop",
+        switchboard::Sender::phone(switchboard::PhoneNumber::parse("+4917612345678").unwrap()),
+        switchboard::InboundContent::Text("STOP".into()),
+    ));
+    interceptor.process(&stop, &client).await.unwrap();
+    let service = OutboundMessage::text(anna.clone(), "Ihre Rechnung");
+    assert!(guarded.send(&service).await.is_err(), "the STOP wins");
+
+    // Through the verifier: a signed notification dated 2286 arrives clamped.
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"metadata": {"phone_number_id": "106540352242922"},
+            "messages": [{"from": "4917612345678", "id": "wamid.f", "timestamp": "9999999999", "type": "text", "text": {"body": "hi"}}]}}]}]})
+    .to_string();
+    let verifier = switchboard::whatsapp::webhook::WebhookVerifier::new("test_app_secret");
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        switchboard::whatsapp::webhook::SIGNATURE_HEADER,
+        format!(
+            "sha256={}",
+            hex::encode(hmac_sha256(b"test_app_secret", body.as_bytes()))
+        )
+        .parse()
+        .unwrap(),
+    );
+    let request =
+        switchboard::WebhookRequest::new(http::Method::POST, "https://example.com/wa", headers, body);
+    let switchboard::WebhookOutcome::Events(events) = verifier.handle(&request).unwrap() else {
+        panic!()
+    };
+    let received = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        events[0].timestamp().unwrap() <= received,
+        "{:?}",
+        events[0].timestamp()
+    );
+}
+
+fn hmac_sha256(key: &[u8], body: &[u8]) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(body);
+    mac.finalize().into_bytes().to_vec()
+}
+
 #[tokio::test]
 async fn keywords_and_signals_drive_the_guard() {
     let server = MockServer::start().await;
@@ -138,6 +235,7 @@ async fn keywords_and_signals_drive_the_guard() {
     );
     assert!(guarded.send(&news).await.is_err());
     guarded.send(&service).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     interceptor
         .process(&marketing_signal("resume", now + 20), &client)
         .await

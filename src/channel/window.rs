@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use crate::channel::{Capabilities, Channel, ChannelKind};
 use crate::consent::Subject;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::inbound::InboundEvent;
+use crate::model::inbound::{InboundEvent, clamp_timestamp_ms};
 use crate::model::message::{Content, OutboundMessage, SendReceipt, Template};
 use crate::webhook::{WebhookError, WebhookOutcome, WebhookRequest};
 
@@ -141,7 +141,9 @@ impl<C: Channel> WindowGuard<C> {
             channel: message.channel.as_str().to_owned(),
             address: key.to_owned(),
         };
-        let at_ms = message.timestamp.map_or_else(now_ms, |s| s.saturating_mul(1000));
+        let at_ms = message
+            .timestamp
+            .map_or_else(now_ms, |s| clamp_timestamp_ms(s, SystemTime::now()));
         self.store.touch(&subject, at_ms).await
     }
 

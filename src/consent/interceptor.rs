@@ -4,13 +4,16 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use super::keywords::{Intent, Keywords};
 use super::store::{ConsentRecord, ConsentStore, Evidence, Source, Subject};
 use crate::channel::Channel;
 use crate::error::Result;
 use crate::model::address::{Address, PhoneNumber};
-use crate::model::inbound::{ConsentAction, DeliveryStatus, InboundContent, InboundEvent, Sender};
+use crate::model::inbound::{
+    ConsentAction, DeliveryStatus, InboundContent, InboundEvent, Sender, clamp_timestamp_ms,
+};
 use crate::model::message::{MessageCategory, OutboundMessage};
 
 /// What the interceptor did with an event.
@@ -211,7 +214,7 @@ impl ConsentInterceptor {
                     evidence,
                 );
                 if let Some(seconds) = signal.timestamp {
-                    record = record.at(seconds.saturating_mul(1000));
+                    record = record.at(clamp_timestamp_ms(seconds, SystemTime::now()));
                 }
                 self.store.append(&record).await?;
                 Ok(Handled::Yes {
@@ -243,7 +246,7 @@ impl ConsentInterceptor {
                     evidence,
                 );
                 if let Some(seconds) = status.timestamp {
-                    record = record.at(seconds.saturating_mul(1000));
+                    record = record.at(clamp_timestamp_ms(seconds, SystemTime::now()));
                 }
                 self.store.append(&record).await?;
                 Ok(Handled::Recorded {

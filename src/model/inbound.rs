@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::RawBody;
 use crate::model::ChannelKind;
@@ -37,6 +38,32 @@ impl InboundEvent {
         }
     }
 
+    /// When the provider says the event happened, in Unix seconds, if it said.
+    pub fn timestamp(&self) -> Option<i64> {
+        match self {
+            Self::Message(m) => m.timestamp,
+            Self::Status(s) => s.timestamp,
+            Self::Reaction(r) => r.timestamp,
+            Self::Consent(c) => c.timestamp,
+            Self::Unknown(_) => None,
+        }
+    }
+
+    /// Clamps the provider's timestamp with [`clamp_timestamp`]. The webhook verifiers do
+    /// this on receipt; the consent and window layers clamp again for events built elsewhere.
+    pub fn clamp_timestamp(&mut self, received: SystemTime) {
+        let timestamp = match self {
+            Self::Message(m) => &mut m.timestamp,
+            Self::Status(s) => &mut s.timestamp,
+            Self::Reaction(r) => &mut r.timestamp,
+            Self::Consent(c) => &mut c.timestamp,
+            Self::Unknown(_) => return,
+        };
+        if let Some(seconds) = timestamp {
+            *seconds = clamp_timestamp(*seconds, received);
+        }
+    }
+
     /// A key identifying this event across provider retries, for a
     /// [`Deduplicator`](crate::webhook::Deduplicator): the message id for messages and
     /// reactions, message id plus state for statuses. `None` for unknown content.
@@ -53,6 +80,44 @@ impl InboundEvent {
         }
         Some(Cow::Owned(format!("{channel}:{id}:{suffix}")))
     }
+}
+
+/// A provider's timestamp (Unix seconds) as it may order records: never before the epoch
+/// and never after `received`.
+///
+/// Timestamps decide which consent record is the latest and when a window closes, so one
+/// dated in the year 2286 (a provider bug, a bad clock, a replayed test payload) would
+/// otherwise win over everything the person says later. Nothing happened after we received
+/// it, so a provider clock running ahead of ours only moves an event to the moment of
+/// receipt; allowing a skew on top would let the event outrank what the person says in the
+/// next seconds.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use switchboard::model::clamp_timestamp;
+///
+/// let received = UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+/// assert_eq!(clamp_timestamp(1_749_999_990, received), 1_749_999_990);
+/// assert_eq!(clamp_timestamp(9_999_999_999, received), 1_750_000_000);
+/// assert_eq!(clamp_timestamp(i64::MIN, received), 0);
+/// ```
+pub fn clamp_timestamp(seconds: i64, received: SystemTime) -> i64 {
+    let latest = received.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    seconds.clamp(0, i64::try_from(latest).unwrap_or(i64::MAX))
+}
+
+/// A provider's timestamp (Unix seconds) in milliseconds, clamped as [`clamp_timestamp`]
+/// does but to the millisecond of receipt, for records ordered against ones made locally
+/// (a keyword STOP is recorded at the millisecond it was processed).
+pub fn clamp_timestamp_ms(seconds: i64, received: SystemTime) -> i64 {
+    let latest = i64::try_from(
+        received
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(i64::MAX);
+    seconds.saturating_mul(1000).clamp(0, latest)
 }
 
 /// Who sent something. Platforms may withhold the phone number (WhatsApp usernames, X),

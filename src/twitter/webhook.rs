@@ -188,7 +188,7 @@ impl WebhookVerifier {
                 request.check_size(self.max_body_bytes)?;
                 self.verify(request.header(SIGNATURE_HEADER), request.body())?;
                 let delivery = parse(request.body())?;
-                Ok(WebhookOutcome::Events(
+                Ok(WebhookOutcome::received(
                     delivery.into_events(self.user_id.as_deref()),
                 ))
             }

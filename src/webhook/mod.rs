@@ -22,6 +22,7 @@ use sha2::Sha256;
 
 use crate::error::RawBody;
 pub use crate::error::WebhookError;
+use crate::model::InboundEvent;
 
 #[cfg(feature = "axum")]
 pub mod axum;
@@ -140,7 +141,7 @@ pub enum WebhookOutcome {
     Handshake(HandshakeResponse),
     /// A notification, parsed into events in the order the provider sent them. Answer
     /// `200 OK` promptly, then process.
-    Events(Vec<crate::InboundEvent>),
+    Events(Vec<InboundEvent>),
 }
 
 /// The response a handshake needs.
@@ -173,6 +174,18 @@ impl HandshakeResponse {
             http::HeaderValue::from_static(self.content_type),
         );
         response
+    }
+}
+
+impl WebhookOutcome {
+    /// Events as received now: each provider timestamp clamped to the time of receipt (see
+    /// [`clamp_timestamp`](crate::model::clamp_timestamp)).
+    pub(crate) fn received(mut events: Vec<InboundEvent>) -> Self {
+        let now = std::time::SystemTime::now();
+        for event in &mut events {
+            event.clamp_timestamp(now);
+        }
+        Self::Events(events)
     }
 }
 

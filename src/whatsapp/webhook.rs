@@ -118,7 +118,7 @@ impl WebhookVerifier {
                     },
                     other => other,
                 })?;
-                Ok(WebhookOutcome::Events(notification.into_events()))
+                Ok(WebhookOutcome::received(notification.into_events()))
             }
             _ => Err(WebhookError::MethodNotAllowed),
         }

@@ -81,7 +81,7 @@ impl WebhookVerifier {
             Cow::Borrowed(request.body())
         };
         let notification = parse(&form)?;
-        Ok(WebhookOutcome::Events(notification.into_events(&form)))
+        Ok(WebhookOutcome::received(notification.into_events(&form)))
     }
 }
 
