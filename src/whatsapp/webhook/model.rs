@@ -1,0 +1,321 @@
+//! The typed notification: envelope, entries, changes, and the values of each field.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::RawBody;
+
+use super::*;
+
+#[derive(Deserialize)]
+pub(super) struct Envelope<'a> {
+    #[serde(borrow, default)]
+    pub(super) object: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) entry: Vec<RawEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawEntry<'a> {
+    #[serde(borrow, default)]
+    pub(super) id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub(super) changes: Vec<RawChange<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawChange<'a> {
+    #[serde(borrow, default)]
+    pub(super) field: Cow<'a, str>,
+    #[serde(borrow)]
+    pub(super) value: &'a RawValue,
+}
+
+/// A webhook notification: `{"object": "whatsapp_business_account", "entry": [...]}`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Notification {
+    /// Always `whatsapp_business_account` for WhatsApp.
+    pub object: String,
+    /// The entries, one per business account.
+    pub entries: Vec<Entry>,
+}
+
+/// One business account's changes.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The WhatsApp Business Account id.
+    pub id: String,
+    /// What changed, in order.
+    pub changes: Vec<Change>,
+}
+
+/// One change, by webhook field.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Change {
+    /// `messages`: inbound messages, statuses of sent messages, errors.
+    Messages(MessagesValue),
+    /// `user_preferences`: a user stopped or resumed marketing messages.
+    UserPreferences(UserPreferencesValue),
+    /// `message_template_status_update`: a template was approved, rejected, paused…
+    TemplateStatus {
+        /// The typed update.
+        update: TemplateStatusUpdate,
+        /// The change value as received.
+        raw: RawBody,
+    },
+    /// A field this version does not model, or one whose value did not have the documented
+    /// shape: kept as received.
+    Unknown {
+        /// The webhook field.
+        field: String,
+        /// The change value as received.
+        raw: RawBody,
+    },
+}
+
+impl Change {
+    pub(super) fn from_raw(change: RawChange<'_>) -> Self {
+        let json = change.value.get();
+        let raw = || RawBody::new(bytes::Bytes::copy_from_slice(json.as_bytes()));
+        let parsed = match change.field.as_ref() {
+            "messages" => MessagesValue::parse(json).map(Self::Messages),
+            "user_preferences" => serde_json::from_str(json).ok().map(Self::UserPreferences),
+            "message_template_status_update" => serde_json::from_str(json)
+                .ok()
+                .map(|update| Self::TemplateStatus { update, raw: raw() }),
+            _ => None,
+        };
+        parsed.unwrap_or_else(|| Self::Unknown {
+            field: change.field.into_owned(),
+            raw: raw(),
+        })
+    }
+}
+
+/// The value of a `messages` change.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MessagesValue {
+    /// Which business number this is about.
+    pub metadata: Metadata,
+    /// The people the messages are from (or, for statuses, to).
+    pub contacts: Vec<Contact>,
+    /// Inbound messages.
+    pub messages: Vec<Message>,
+    /// Status updates of messages we sent.
+    pub statuses: Vec<Status>,
+    /// Errors about the account or app, not tied to a message.
+    pub errors: Vec<ErrorObject>,
+}
+
+/// The `messages` change value, generic over how messages are read: typed directly (the
+/// fast path) or as raw JSON borrowed from the body (to keep what does not fit).
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "M: Deserialize<'de>"))]
+pub(super) struct MessagesValueWire<M> {
+    metadata: Metadata,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    #[serde(default = "Vec::new")]
+    messages: Vec<M>,
+    #[serde(default)]
+    statuses: Vec<Status>,
+    #[serde(default)]
+    errors: Vec<ErrorObject>,
+}
+
+/// Only the messages of a `messages` change value, as raw JSON.
+#[derive(Deserialize)]
+pub(super) struct RawMessages<'a> {
+    #[serde(borrow, default)]
+    messages: Vec<&'a RawValue>,
+}
+
+impl MessagesValue {
+    pub(super) fn parse(json: &str) -> Option<Self> {
+        // Fast path: every message has the documented shape, so it is read once, typed.
+        // The raw JSON is re-read only for the messages that keep it.
+        if let Ok(value) = serde_json::from_str::<MessagesValueWire<MessageFields>>(json) {
+            let mut raws: Option<Vec<&RawValue>> = None;
+            let messages = value
+                .messages
+                .into_iter()
+                .enumerate()
+                .map(|(i, fields)| {
+                    Message::from_fields(fields, || {
+                        let raws = raws.get_or_insert_with(|| {
+                            serde_json::from_str::<RawMessages<'_>>(json)
+                                .map(|r| r.messages)
+                                .unwrap_or_default()
+                        });
+                        raws.get(i).map(|r| r.get())
+                    })
+                })
+                .collect();
+            return Some(Self {
+                metadata: value.metadata,
+                contacts: value.contacts,
+                messages,
+                statuses: value.statuses,
+                errors: value.errors,
+            });
+        }
+        // A message of an unexpected shape: read each one raw, so it is kept, not lost.
+        let value: MessagesValueWire<&RawValue> = serde_json::from_str(json).ok()?;
+        Some(Self {
+            metadata: value.metadata,
+            contacts: value.contacts,
+            messages: value
+                .messages
+                .into_iter()
+                .map(|m| Message::parse(m.get()))
+                .collect(),
+            statuses: value.statuses,
+            errors: value.errors,
+        })
+    }
+}
+
+/// The business number a change is about.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// The number as displayed.
+    #[serde(default)]
+    pub display_phone_number: Option<String>,
+    /// Its phone number id: route multi-number setups on it.
+    pub phone_number_id: String,
+}
+
+/// A person in a `messages` change. Any part may be absent: since 2026 Meta omits the
+/// phone number (`wa_id`) of people who use a username.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Contact {
+    /// Name and username.
+    #[serde(default)]
+    pub profile: Option<Profile>,
+    /// The WhatsApp id (phone digits).
+    #[serde(default)]
+    pub wa_id: Option<String>,
+    /// The business-scoped user id.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The parent business-scoped user id, for businesses with several portfolios.
+    #[serde(default)]
+    pub parent_user_id: Option<String>,
+}
+
+impl fmt::Debug for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Contact")
+            .field("wa_id", &self.wa_id.as_deref().map(crate::model::address::mask))
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person's WhatsApp profile.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Profile {
+    /// The display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The username (`@name`).
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// An error object in a webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorObject {
+    /// The code.
+    #[serde(default)]
+    pub code: Option<i64>,
+    /// The title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Details.
+    #[serde(default)]
+    pub error_data: Option<ErrorData>,
+}
+
+/// Details of an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorData {
+    /// What happened.
+    #[serde(default)]
+    pub details: Option<String>,
+}
+
+/// The value of a `user_preferences` change.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct UserPreferencesValue {
+    /// Which business number.
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    /// The people.
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    /// The preference changes.
+    #[serde(default)]
+    pub user_preferences: Vec<UserPreference>,
+}
+
+/// A user's marketing preference change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UserPreference {
+    /// The WhatsApp id.
+    #[serde(default)]
+    pub wa_id: Option<String>,
+    /// The business-scoped user id.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Meta's description.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// `marketing_messages`.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// `stop` or `resume`.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// When, in Unix seconds.
+    #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
+    pub timestamp: Option<i64>,
+}
+
+/// A template status change.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct TemplateStatusUpdate {
+    /// `APPROVED`, `REJECTED`, `PAUSED`, `DISABLED`…
+    #[serde(default)]
+    pub event: Option<String>,
+    /// The template id.
+    #[serde(default, deserialize_with = "crate::http::loose::opt_string")]
+    pub message_template_id: Option<String>,
+    /// The template name.
+    #[serde(default)]
+    pub message_template_name: Option<String>,
+    /// Its language.
+    #[serde(default)]
+    pub message_template_language: Option<String>,
+    /// Why (for rejections).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
