@@ -574,3 +574,63 @@ proptest! {
         prop_assert_eq!(channel().handle_webhook(&request).unwrap_err(), WebhookError::SignatureMismatch);
     }
 }
+
+/// One item of the wrong shape (here a status whose `errors` is not a list, and a contact
+/// whose profile is a string) is kept raw on its own; the STOP beside it is still a typed
+/// message, so the consent layer sees it, and a string error code is read as a number.
+#[test]
+fn one_odd_item_does_not_hide_its_siblings() {
+    let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": 102290129340398_u64, "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Anna"}, "wa_id": "4917612345678"}, {"profile": "odd", "wa_id": "4917600000000"}],
+            "messages": [{"from": "4917612345678", "id": "wamid.stop", "timestamp": "1749416383", "type": "text", "text": {"body": "STOP"}}],
+            "statuses": [
+                {"id": "wamid.a", "status": "failed", "timestamp": "1749416383", "recipient_id": "4917612345678",
+                    "errors": [{"code": "131050", "title": "opted out"}]},
+                {"id": "wamid.b", "status": "failed", "timestamp": "1749416383", "recipient_id": "4917612345678",
+                    "errors": "not a list"}
+            ]}}]}]})
+    .to_string();
+    let WebhookOutcome::Events(events) = channel().handle_webhook(&signed(body)).unwrap() else {
+        panic!("not events")
+    };
+    let InboundEvent::Message(stop) = &events[0] else {
+        panic!("{:?}", events[0])
+    };
+    assert_eq!(stop.content, InboundContent::Text("STOP".into()));
+    assert_eq!(stop.from.name.as_deref(), Some("Anna"));
+    let InboundEvent::Status(failed) = &events[1] else {
+        panic!("{:?}", events[1])
+    };
+    assert_eq!(failed.errors[0].code, Some(131050));
+    assert_eq!(failed.errors[0].class, ErrorClass::OptedOut);
+    let unknown: Vec<(&str, String)> = events[2..]
+        .iter()
+        .map(|e| match e {
+            InboundEvent::Unknown(u) => (u.kind.as_str(), u.raw.as_str_lossy().into_owned()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(unknown.len(), 2, "{unknown:?}");
+    assert_eq!(unknown[0].0, "contacts");
+    assert!(unknown[0].1.contains("4917600000000"), "kept as received");
+    assert_eq!(unknown[1].0, "statuses");
+    assert!(unknown[1].1.contains("wamid.b"));
+
+    // The typed model says where each odd item was.
+    let notification = wa::parse(
+        serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+            "value": {"metadata": {"phone_number_id": "1"}, "statuses": [{"id": "x", "status": "sent", "timestamp": "1", "recipient_id": "1"}, {"id": ["odd"]}]}}]}]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let Change::Messages(value) = &notification.entries[0].changes[0] else {
+        panic!()
+    };
+    assert_eq!(value.statuses.len(), 1);
+    assert_eq!(
+        (value.unparsed[0].field, value.unparsed[0].index),
+        ("statuses", 1)
+    );
+}

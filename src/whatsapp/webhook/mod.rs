@@ -196,7 +196,7 @@ pub fn parse(body: &[u8]) -> Result<Notification, WebhookError> {
         .entry
         .into_iter()
         .map(|entry| Entry {
-            id: entry.id.into_owned(),
+            id: entry.id.unwrap_or_default(),
             changes: entry.changes.into_iter().map(Change::from_raw).collect(),
         })
         .collect();

@@ -20,8 +20,10 @@ pub(super) struct Envelope<'a> {
 
 #[derive(Deserialize)]
 pub(super) struct RawEntry<'a> {
-    #[serde(borrow, default)]
-    pub(super) id: Cow<'a, str>,
+    // The account id is a string, but some senders (and test tools) send a number: one such
+    // entry must not refuse the whole notification.
+    #[serde(default, deserialize_with = "crate::http::loose::opt_string")]
+    pub(super) id: Option<String>,
     #[serde(borrow, default)]
     pub(super) changes: Vec<RawChange<'a>>,
 }
@@ -112,6 +114,21 @@ pub struct MessagesValue {
     pub statuses: Vec<Status>,
     /// Errors about the account or app, not tied to a message.
     pub errors: Vec<ErrorObject>,
+    /// Items that did not have their documented shape (a status whose error code is not a
+    /// number, say), kept as received; their siblings are still typed.
+    pub unparsed: Vec<Unparsed>,
+}
+
+/// An item of a `messages` change that did not have its documented shape, kept as received.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Unparsed {
+    /// The list it came from (`statuses`, `contacts`, `errors`) or `metadata`.
+    pub field: &'static str,
+    /// Its position in that list.
+    pub index: usize,
+    /// The item as received.
+    pub raw: RawBody,
 }
 
 /// The `messages` change value, generic over how messages are read: typed directly (the
@@ -128,6 +145,41 @@ pub(super) struct MessagesValueWire<M> {
     statuses: Vec<Status>,
     #[serde(default)]
     errors: Vec<ErrorObject>,
+}
+
+/// A `messages` change value with every item raw, so that each is parsed on its own.
+#[derive(Deserialize)]
+pub(super) struct RawItems<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    contacts: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    messages: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    statuses: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    errors: Vec<&'a RawValue>,
+}
+
+/// Parses each raw item on its own; one that does not fit is kept in `unparsed`.
+fn each<T: serde::de::DeserializeOwned>(
+    field: &'static str,
+    items: Vec<&RawValue>,
+    unparsed: &mut Vec<Unparsed>,
+) -> Vec<T> {
+    let mut parsed = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        match serde_json::from_str(item.get()) {
+            Ok(value) => parsed.push(value),
+            Err(_) => unparsed.push(Unparsed {
+                field,
+                index,
+                raw: RawBody::new(bytes::Bytes::copy_from_slice(item.get().as_bytes())),
+            }),
+        }
+    }
+    parsed
 }
 
 /// Only the messages of a `messages` change value, as raw JSON.
@@ -164,26 +216,44 @@ impl MessagesValue {
                 messages,
                 statuses: value.statuses,
                 errors: value.errors,
+                unparsed: Vec::new(),
             });
         }
-        // A message of an unexpected shape: read each one raw, so it is kept, not lost.
-        let value: MessagesValueWire<&RawValue> = serde_json::from_str(json).ok()?;
+        // Something has an unexpected shape: read each item on its own, so that one odd
+        // status cannot hide a STOP beside it, and what does not fit is kept, not lost.
+        let value: RawItems<'_> = serde_json::from_str(json).ok()?;
+        let mut unparsed = Vec::new();
+        let metadata = match value.metadata.map(|m| serde_json::from_str(m.get())) {
+            Some(Ok(metadata)) => metadata,
+            other => {
+                if let Some(raw) = value.metadata.filter(|_| other.is_some()) {
+                    unparsed.push(Unparsed {
+                        field: "metadata",
+                        index: 0,
+                        raw: RawBody::new(bytes::Bytes::copy_from_slice(raw.get().as_bytes())),
+                    });
+                }
+                Metadata::default()
+            }
+        };
         Some(Self {
-            metadata: value.metadata,
-            contacts: value.contacts,
+            metadata,
+            contacts: each("contacts", value.contacts, &mut unparsed),
             messages: value
                 .messages
                 .into_iter()
                 .map(|m| Message::parse(m.get()))
                 .collect(),
-            statuses: value.statuses,
-            errors: value.errors,
+            statuses: each("statuses", value.statuses, &mut unparsed),
+            errors: each("errors", value.errors, &mut unparsed),
+            unparsed,
         })
     }
 }
 
-/// The business number a change is about.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The business number a change is about. Empty only when Meta sent no usable metadata
+/// (then [`MessagesValue::unparsed`] keeps what it sent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct Metadata {
     /// The number as displayed.
@@ -237,8 +307,8 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ErrorObject {
-    /// The code.
-    #[serde(default)]
+    /// The code (sent as a number; a numeric string is read too).
+    #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
     pub code: Option<i64>,
     /// The title.
     #[serde(default)]

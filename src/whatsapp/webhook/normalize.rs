@@ -71,7 +71,7 @@ pub(super) fn sender(wa_id: Option<&str>, user_id: Option<&str>, contacts: &[Con
 
 impl MessagesValue {
     pub(super) fn push_events(self, events: &mut Vec<InboundEvent>) {
-        let to = Some(self.metadata.phone_number_id);
+        let to = Some(self.metadata.phone_number_id).filter(|id| !id.is_empty());
         events.reserve(self.messages.len() + self.statuses.len());
         for message in self.messages {
             let from = sender(
@@ -83,6 +83,9 @@ impl MessagesValue {
         }
         for status in self.statuses {
             events.push(InboundEvent::Status(status.into_update()));
+        }
+        for item in self.unparsed {
+            events.push(unknown(item.field, item.raw));
         }
         if !self.errors.is_empty() {
             let raw = serde_json::to_vec(&self.errors).unwrap_or_default();
