@@ -19,7 +19,7 @@ use sha2::Sha256;
 
 use crate::channel::ChannelKind;
 use crate::error::{Error, Result};
-use crate::model::address::{Address, mask};
+use crate::model::address::{Address, Redacted, mask};
 use crate::model::inbound::ConsentAction;
 
 /// Who a record is about: a channel and an address on it (a phone number or a platform
@@ -87,7 +87,9 @@ impl Source {
 }
 
 /// What proves a record: the message that carried a keyword, or the form that was sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` shows the text's length and a masked IP address, never what the person wrote or
+/// where they were.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Evidence {
     /// The provider's message id.
@@ -102,6 +104,39 @@ pub struct Evidence {
     /// The IP address that submitted the form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+}
+
+impl fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evidence")
+            .field("message_id", &self.message_id)
+            .field("text", &self.text.as_deref().map(Redacted))
+            .field(
+                "url",
+                &self
+                    .url
+                    .as_deref()
+                    .map(|u| u.split(['?', '#']).next().unwrap_or_default()),
+            )
+            .field("ip", &self.ip.as_deref().map(mask_ip))
+            .finish()
+    }
+}
+
+/// An IP address with its host part hidden: the first two octets of IPv4, the first two
+/// groups of IPv6; anything else entirely.
+fn mask_ip(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let [a, b, ..] = v4.octets();
+            format!("{a}.{b}.*.*")
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let [a, b, ..] = v6.segments();
+            format!("{a:x}:{b:x}:*")
+        }
+        Err(_) => "*".repeat(ip.chars().count().min(8)),
+    }
 }
 
 impl Evidence {

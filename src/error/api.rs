@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::StatusCode;
 
 use super::RawBody;
+use crate::model::address::{MaskedText, mask_numbers};
 
 /// How a provider error code is classified, once, for every provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,7 +75,11 @@ impl fmt::Display for ErrorClass {
 }
 
 /// An error reported by a provider's API.
-#[derive(Debug, Clone)]
+///
+/// Provider messages can quote the recipient ("The 'To' number +4917612345678 is not a
+/// valid phone number"), so `Display` and `Debug` mask number-like runs in `message` and
+/// `details`; the fields themselves hold the text as received.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ApiError {
     /// Which provider answered (`whatsapp`, `twilio`…).
@@ -87,9 +92,10 @@ pub struct ApiError {
     pub subcode: Option<i64>,
     /// The provider's error type (Graph `OAuthException`, an X problem type).
     pub error_type: Option<String>,
-    /// The provider's message.
+    /// The provider's message, as received (it may quote personal data).
     pub message: String,
-    /// The provider's details (Graph `error_data.details`), the most useful text to act on.
+    /// The provider's details (Graph `error_data.details`), the most useful text to act on,
+    /// as received.
     pub details: Option<String>,
     /// The provider's trace id (Graph `fbtrace_id`), for support requests.
     pub trace_id: Option<String>,
@@ -194,6 +200,24 @@ impl ApiError {
     }
 }
 
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("provider", &self.provider)
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .field("subcode", &self.subcode)
+            .field("error_type", &self.error_type)
+            .field("message", &MaskedText(&self.message))
+            .field("details", &self.details.as_deref().map(MaskedText))
+            .field("trace_id", &self.trace_id)
+            .field("class", &self.class)
+            .field("rate_limits", &self.rate_limits)
+            .field("raw", &self.raw)
+            .finish()
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} API error", self.provider)?;
@@ -202,10 +226,10 @@ impl fmt::Display for ApiError {
         }
         write!(f, " ({}, HTTP {})", self.class, self.status.as_u16())?;
         if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+            write!(f, ": {}", mask_numbers(&self.message))?;
         }
         if let Some(details) = &self.details {
-            write!(f, " ({details})")?;
+            write!(f, " ({})", mask_numbers(details))?;
         }
         Ok(())
     }

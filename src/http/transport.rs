@@ -132,13 +132,16 @@ impl ReqwestTransport {
     }
 
     async fn execute(&self, request: http::Request<Bytes>) -> Result<reqwest::Response> {
-        let request = reqwest::Request::try_from(request).map_err(|e| Error::transport(false, e))?;
+        let request =
+            reqwest::Request::try_from(request).map_err(|e| Error::transport(false, e.without_url()))?;
         self.client.execute(request).await.map_err(map_reqwest_error)
     }
 }
 
 #[cfg(feature = "reqwest")]
 fn map_reqwest_error(err: reqwest::Error) -> Error {
+    // The URL can carry personal data in its query (Twilio's `?To=+49…`): never keep it.
+    let err = err.without_url();
     // Connect-phase failures (DNS, refused, TLS handshake, connect timeout) never sent a byte.
     let sent = !err.is_connect() && !err.is_builder();
     if err.is_timeout() {
@@ -165,7 +168,10 @@ impl Transport for ReqwestTransport {
     async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>> {
         let (builder, response) = into_http_parts(self.execute(request).await?);
         // The status line arrived, so the request did reach the server.
-        let body = response.bytes().await.map_err(|e| Error::transport(true, e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(true, e.without_url()))?;
         builder.body(body).map_err(|e| Error::transport(true, e))
     }
 
@@ -173,7 +179,7 @@ impl Transport for ReqwestTransport {
         let (builder, response) = into_http_parts(self.execute(request).await?);
         let stream = response
             .bytes_stream()
-            .map(|chunk| chunk.map_err(|e| Error::transport(true, e)));
+            .map(|chunk| chunk.map_err(|e| Error::transport(true, e.without_url())));
         builder
             .body(BodyStream::new(stream))
             .map_err(|e| Error::transport(true, e))

@@ -4,6 +4,7 @@
 //! digits in `Debug` and `Display`; [`PhoneNumber::as_str`] gives the full number when you
 //! choose to use it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -104,6 +105,89 @@ pub(crate) fn mask(value: &str) -> String {
     out.extend(std::iter::repeat_n('*', chars.len() - head - tail));
     out.extend(&chars[chars.len() - tail..]);
     out
+}
+
+/// `text` with every run of 7 or more digits that looks like a phone number masked as
+/// [`PhoneNumber`] masks it (first and last two digits kept), for provider messages shown
+/// in `Display` and `Debug` ("The 'To' number +49*********78 is not a valid phone number").
+/// Runs attached to letters (message ids, trace ids) and shorter runs (error codes, counts)
+/// are left alone. Separators inside a number (`+49 176 1234-5678`) are kept.
+pub(crate) fn mask_numbers(text: &str) -> Cow<'_, str> {
+    const SEPARATORS: &[u8] = b" -./()";
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts = bytes[i].is_ascii_digit()
+            || (bytes[i] == b'+' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+        if !starts || (i > 0 && is_word(bytes[i - 1])) {
+            i += 1;
+            continue;
+        }
+        // The run: digits, with single separators between digits.
+        let start = i;
+        let mut end = i + usize::from(bytes[i] == b'+');
+        let mut digits = 0;
+        while end < bytes.len() {
+            if bytes[end].is_ascii_digit() {
+                digits += 1;
+                end += 1;
+            } else if SEPARATORS.contains(&bytes[end]) && bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        let attached = bytes.get(end).is_some_and(|&b| is_word(b));
+        // An ISO date (2026-12-01) is no number worth hiding.
+        let date = end - start == 10 && bytes[start + 4] == b'-' && bytes[start + 7] == b'-';
+        if digits >= 7 && !attached && !date {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(&text[copied..start]);
+            let mut seen = 0;
+            for &b in &bytes[start..end] {
+                if b.is_ascii_digit() {
+                    seen += 1;
+                    out.push(if seen <= 2 || seen > digits - 2 {
+                        char::from(b)
+                    } else {
+                        '*'
+                    });
+                } else {
+                    out.push(char::from(b));
+                }
+            }
+            copied = end;
+        }
+        i = end.max(i + 1);
+    }
+    match out {
+        Some(mut out) => {
+            out.push_str(&text[copied..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// Shows text with its numbers masked ([`mask_numbers`]), quoted as `Debug` quotes strings.
+pub(crate) struct MaskedText<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for MaskedText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(mask_numbers(self.0).as_ref(), f)
+    }
+}
+
+/// Shows only the length of what a person wrote.
+pub(crate) struct Redacted<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} chars]", self.0.chars().count())
+    }
 }
 
 impl fmt::Debug for PhoneNumber {
@@ -232,6 +316,41 @@ impl From<UserId> for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_in_provider_text_are_masked() {
+        let cases = [
+            (
+                "The 'To' number +4917612345678 is not a valid phone number.",
+                "The 'To' number +49*********78 is not a valid phone number.",
+            ),
+            ("Call +49 176 1234-5678 now", "Call +49 *** ****-**78 now"),
+            ("(4917612345678)", "(49*********78)"),
+            ("Error 21211 at 2026-12-01", "Error 21211 at 2026-12-01"),
+            (
+                "id wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3 and SM1234567890abcdef",
+                "id wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3 and SM1234567890abcdef",
+            ),
+            ("wa_id 4917612345678,", "wa_id 49*********78,"),
+            ("", ""),
+            ("+", "+"),
+            ("1234567", "12***67"),
+        ];
+        for (input, masked) in cases {
+            assert_eq!(mask_numbers(input), masked, "{input}");
+        }
+        assert!(matches!(mask_numbers("nothing here"), Cow::Borrowed(_)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn masking_keeps_the_text_around_numbers(text in "\\PC{0,60}") {
+            let masked = mask_numbers(&text);
+            proptest::prop_assert_eq!(masked.len(), text.len());
+            let again = mask_numbers(&masked).into_owned();
+            proptest::prop_assert_eq!(again.as_str(), masked.as_ref());
+        }
+    }
 
     #[test]
     fn parses_common_notations() {

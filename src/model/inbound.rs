@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::RawBody;
 use crate::model::ChannelKind;
-use crate::model::address::{PhoneNumber, UserId, mask};
+use crate::model::address::{MaskedText, PhoneNumber, Redacted, UserId, mask};
 use crate::model::message::{Location, MediaKind};
 
 /// Something a provider told us: a message, a delivery status, a reaction, a consent
@@ -202,8 +202,9 @@ pub struct InboundMessage {
     pub forwarded: bool,
 }
 
-/// What an inbound message contains.
-#[derive(Debug, Clone, PartialEq)]
+/// What an inbound message contains. `Debug` shows the length of a text and a caption, not
+/// what the person wrote.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum InboundContent {
     /// Text.
@@ -229,8 +230,28 @@ pub enum InboundContent {
     },
 }
 
-/// A media file attached to an inbound message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl fmt::Debug for InboundContent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(text) => f.debug_tuple("Text").field(&Redacted(text)).finish(),
+            Self::Media(media) => f.debug_tuple("Media").field(media).finish(),
+            Self::Location(location) => f.debug_tuple("Location").field(location).finish(),
+            Self::ButtonReply { id, title } => f
+                .debug_struct("ButtonReply")
+                .field("id", id)
+                .field("title", title)
+                .finish(),
+            Self::Other { kind, raw } => f
+                .debug_struct("Other")
+                .field("kind", kind)
+                .field("raw", raw)
+                .finish(),
+        }
+    }
+}
+
+/// A media file attached to an inbound message. `Debug` shows a caption's length only.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InboundMedia {
     /// What kind of media.
@@ -251,8 +272,23 @@ pub struct InboundMedia {
     pub voice: bool,
 }
 
-/// A delivery state change of a message we sent.
-#[derive(Debug, Clone, PartialEq)]
+impl fmt::Debug for InboundMedia {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboundMedia")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("url", &self.url.as_ref().map(|_| "[set]"))
+            .field("mime_type", &self.mime_type)
+            .field("caption", &self.caption.as_deref().map(Redacted))
+            .field("filename", &self.filename.as_deref().map(Redacted))
+            .field("sha256", &self.sha256)
+            .field("voice", &self.voice)
+            .finish()
+    }
+}
+
+/// A delivery state change of a message we sent. `Debug` masks the recipient.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StatusUpdate {
     /// The channel.
@@ -272,6 +308,21 @@ pub struct StatusUpdate {
     /// The tracking string set when sending
     /// ([`OutboundMessage::tracking`](crate::OutboundMessage::tracking)).
     pub tracking: Option<String>,
+}
+
+impl fmt::Debug for StatusUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatusUpdate")
+            .field("channel", &self.channel)
+            .field("message_id", &self.message_id)
+            .field("status", &self.status)
+            .field("recipient", &self.recipient.as_deref().map(mask))
+            .field("timestamp", &self.timestamp)
+            .field("errors", &self.errors)
+            .field("pricing", &self.pricing)
+            .field("tracking", &self.tracking)
+            .finish()
+    }
 }
 
 /// Delivery states, in the order they normally happen.
@@ -312,8 +363,8 @@ impl fmt::Display for DeliveryStatus {
     }
 }
 
-/// Why a message was not delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a message was not delivered. `Debug` masks numbers in the provider's text.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeliveryError {
     /// The provider's code (WhatsApp 131050, Twilio 30007…).
@@ -324,6 +375,17 @@ pub struct DeliveryError {
     pub message: String,
     /// The provider's details.
     pub details: Option<String>,
+}
+
+impl fmt::Debug for DeliveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryError")
+            .field("code", &self.code)
+            .field("class", &self.class)
+            .field("message", &MaskedText(&self.message))
+            .field("details", &self.details.as_deref().map(MaskedText))
+            .finish()
+    }
 }
 
 /// What a message cost, as the provider reports it.

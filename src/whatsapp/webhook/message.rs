@@ -7,10 +7,12 @@ use crate::model::message::Location;
 use crate::whatsapp::messages::Contact as ContactCard;
 
 use super::*;
+use crate::model::address::{Redacted, mask};
 
 /// An inbound message. Its content is typed for every documented type; anything else, or
 /// a message whose shape does not match, is [`Received::Unknown`] with the raw JSON.
-#[derive(Debug, Clone, PartialEq)]
+/// `Debug` masks the sender's number and shows no text the person wrote.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Message {
     /// The sender's WhatsApp id (phone digits); absent for username users.
@@ -34,6 +36,22 @@ pub struct Message {
     /// The message as received, kept when its content is not text, media, a location, a
     /// button reply or a reaction (those are complete in the typed model).
     pub raw: Option<RawBody>,
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("from", &self.from.as_deref().map(mask))
+            .field("from_user_id", &self.from_user_id)
+            .field("id", &self.id)
+            .field("timestamp", &self.timestamp)
+            .field("kind", &self.kind)
+            .field("context", &self.context)
+            .field("errors", &self.errors)
+            .field("content", &self.content)
+            .field("raw", &self.raw)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Message {
@@ -161,8 +179,9 @@ pub(super) struct TextBody {
     body: String,
 }
 
-/// What an inbound message contains.
-#[derive(Debug, Clone, PartialEq)]
+/// What an inbound message contains. `Debug` names the kind of content and shows no text,
+/// contact card or location the person sent.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Received {
     /// `text`.
@@ -198,6 +217,29 @@ pub enum Received {
     /// A type this version does not know, or a known type without its payload: see the
     /// message's `kind` and `raw`.
     Unknown,
+}
+
+impl fmt::Debug for Received {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(text) => f.debug_tuple("Text").field(&Redacted(text)).finish(),
+            Self::Image(m) | Self::Video(m) | Self::Audio(m) | Self::Document(m) | Self::Sticker(m) => f
+                .debug_struct("Media")
+                .field("id", &m.id)
+                .field("mime_type", &m.mime_type)
+                .finish_non_exhaustive(),
+            Self::Location(_) => f.write_str("Location"),
+            Self::Contacts(cards) => write!(f, "Contacts([{} cards])", cards.len()),
+            Self::Interactive(_) => f.write_str("Interactive"),
+            Self::Button(_) => f.write_str("Button"),
+            Self::Reaction(r) => f.debug_tuple("Reaction").field(r).finish(),
+            Self::Order(_) => f.write_str("Order"),
+            Self::System(_) => f.write_str("System"),
+            Self::RequestWelcome => f.write_str("RequestWelcome"),
+            Self::Unsupported => f.write_str("Unsupported"),
+            Self::Unknown => f.write_str("Unknown"),
+        }
+    }
 }
 
 /// An inbound media file; download it with [`Client::media_info`](super::Client::media_info)

@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use crate::error::RawBody;
 
 use super::*;
+use crate::model::address::MaskedText;
 
 #[derive(Deserialize)]
 pub(super) struct Envelope<'a> {
@@ -303,8 +304,8 @@ pub struct Profile {
     pub username: Option<String>,
 }
 
-/// An error object in a webhook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An error object in a webhook. `Debug` masks numbers in its texts.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ErrorObject {
     /// The code (sent as a number; a numeric string is read too).
@@ -319,6 +320,24 @@ pub struct ErrorObject {
     /// Details.
     #[serde(default)]
     pub error_data: Option<ErrorData>,
+}
+
+impl fmt::Debug for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorObject")
+            .field("code", &self.code)
+            .field("title", &self.title.as_deref().map(MaskedText))
+            .field("message", &self.message.as_deref().map(MaskedText))
+            .field(
+                "details",
+                &self
+                    .error_data
+                    .as_ref()
+                    .and_then(|d| d.details.as_deref())
+                    .map(MaskedText),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// Details of an error.

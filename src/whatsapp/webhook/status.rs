@@ -2,10 +2,12 @@
 
 use serde::Deserialize;
 
+use crate::model::address::mask;
+
 use super::*;
 
-/// A status update of a message we sent.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A status update of a message we sent. `Debug` masks the recipient's number.
+#[derive(Clone, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct Status {
     /// The message id (`wamid.…`) from the send response.
@@ -35,6 +37,22 @@ pub struct Status {
     /// Why it failed.
     #[serde(default)]
     pub errors: Vec<ErrorObject>,
+}
+
+impl fmt::Debug for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Status")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("timestamp", &self.timestamp)
+            .field("recipient_id", &self.recipient_id.as_deref().map(mask))
+            .field("recipient_user_id", &self.recipient_user_id)
+            .field("biz_opaque_callback_data", &self.biz_opaque_callback_data)
+            .field("conversation", &self.conversation)
+            .field("pricing", &self.pricing)
+            .field("errors", &self.errors)
+            .finish()
+    }
 }
 
 /// Message states Meta reports.
