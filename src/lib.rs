@@ -50,8 +50,8 @@ pub use conversation::Router;
 #[cfg(feature = "hours")]
 pub use conversation::{AfterHours, BusinessHours};
 pub use error::{
-    ApiError, ConsentDenial, Error, ErrorClass, ErrorKind, Problem, Quota, RateLimitScope, RateLimits,
-    RawBody, Result, ValidationError,
+    AcceptedPart, ApiError, ConsentDenial, Error, ErrorClass, ErrorKind, Problem, Quota, RateLimitScope,
+    RateLimits, RawBody, Result, ValidationError,
 };
 #[cfg(feature = "reqwest")]
 pub use http::ReqwestTransport;

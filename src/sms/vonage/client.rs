@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::{DEFAULT_BASE_URL, SignatureMethod, WebhookVerifier, classify};
 use crate::error::{
-    ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result, ValidationError,
+    AcceptedPart, ApiError, Error, ErrorClass, ErrorKind, Problem, RateLimitScope, RawBody, Result,
+    ValidationError,
 };
 use crate::http::executor::{Executor, HttpOptions, Operation, decode_json};
 use crate::model::address::PhoneNumber;
@@ -207,7 +208,8 @@ impl Client {
     }
 
     /// Sends a message; a part Vonage refused (HTTP 200 with a non-zero `status`) is an
-    /// error with that status as its code. Never resent once it may have reached Vonage.
+    /// error with that status as its code. Never resent once it may have reached Vonage:
+    /// if other parts were accepted, the error is [`ErrorKind::PartlySent`], naming them.
     pub async fn send_sms(&self, sms: &Sms) -> Result<SendResponse> {
         sms.validate()?;
         let body = Bytes::from(sms.to_form(&self.inner.api_key, &self.inner.api_secret));
@@ -279,6 +281,21 @@ fn decode_send(response: http::Response<Bytes>) -> Result<SendResponse> {
     );
     api.code = Some(code);
     api.raw = RawBody::new(body);
+    // Parts already accepted are on their way: resending the message would deliver them
+    // twice, so this is never retried, whatever the refused part's status.
+    let accepted: Vec<AcceptedPart> = response
+        .messages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.status.unwrap_or(0) == 0)
+        .map(|(i, p)| AcceptedPart::new(i, p.message_id.clone()))
+        .collect();
+    if !accepted.is_empty() {
+        return Err(Error::new(ErrorKind::PartlySent {
+            accepted,
+            api: Box::new(api),
+        }));
+    }
     Err(if class == ErrorClass::RateLimited {
         Error::new(ErrorKind::RateLimited {
             retry_after: None,
