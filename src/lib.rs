@@ -58,8 +58,8 @@ pub use http::ReqwestTransport;
 pub use http::{BodyStream, RetryDecision, RetryPolicy, Transport};
 pub use model::{
     Address, ChannelKind, ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent,
-    InboundEvent, InboundMedia, InboundMessage, InboundReaction, PhoneNumber, Pricing, Sender, StatusUpdate,
-    UnknownEvent, UserId,
+    InboundEvent, InboundMedia, InboundMessage, InboundReaction, MessagePart, PhoneNumber, Pricing, Sender,
+    StatusUpdate, UnknownEvent, UserId,
 };
 pub use model::{
     Button, Buttons, Content, Location, Media, MediaKind, MediaSource, MessageCategory, OutboundMessage,

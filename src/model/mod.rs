@@ -13,7 +13,7 @@ pub(crate) mod message;
 pub use address::{Address, PhoneNumber, UserId};
 pub use inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
-    InboundMessage, InboundReaction, Pricing, Sender, StatusUpdate, UnknownEvent,
+    InboundMessage, InboundReaction, MessagePart, Pricing, Sender, StatusUpdate, UnknownEvent,
 };
 pub use kind::ChannelKind;
 pub use message::{

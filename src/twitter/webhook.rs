@@ -570,6 +570,7 @@ impl AccountActivity {
             content,
             reply_to: None,
             forwarded: false,
+            part: None,
         })
     }
 }

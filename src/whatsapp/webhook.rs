@@ -1204,6 +1204,7 @@ impl Message {
             content,
             reply_to,
             forwarded,
+            part: None,
         })
     }
 }

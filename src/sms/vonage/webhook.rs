@@ -3,7 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::Method;
+use serde_json::value::RawValue;
 use subtle::ConstantTimeEq;
 
 use super::{SignatureMethod, sign};
@@ -11,7 +13,8 @@ use crate::channel::ChannelKind;
 use crate::error::{ErrorClass, RawBody};
 use crate::model::address::PhoneNumber;
 use crate::model::inbound::{
-    DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMessage, Sender, StatusUpdate,
+    DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMessage, MessagePart, Sender,
+    StatusUpdate,
 };
 use crate::webhook::{DEFAULT_MAX_BODY_BYTES, WebhookError, WebhookOutcome, WebhookRequest};
 
@@ -79,7 +82,10 @@ impl WebhookVerifier {
             return Err(WebhookError::NotConfigured);
         };
         request.check_size(self.max_body_bytes)?;
-        let params = params(request)?;
+        // Only what is needed to check the signature is read before it is checked: a body
+        // that cannot even be read as parameters is unverifiable (401), never "verified but
+        // malformed", which would acknowledge it and hand it to the app.
+        let params = params(request).ok_or(WebhookError::MissingSignature { header: "sig" })?;
         let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let sig = get("sig").ok_or(WebhookError::MissingSignature { header: "sig" })?;
         let expected = sign(&params, secret, self.method);
@@ -91,41 +97,63 @@ impl WebhookVerifier {
             .ok_or(WebhookError::MalformedSignature { header: "timestamp" })?;
         let now = now
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        if (now - timestamp).unsigned_abs() > self.tolerance.as_secs() {
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        // The signed timestamp can be any i64: an overflow means "far away", not a panic.
+        let skew = now.checked_sub(timestamp).map_or(u64::MAX, i64::unsigned_abs);
+        if skew > self.tolerance.as_secs() {
             return Err(WebhookError::TimestampOutOfTolerance);
         }
         Ok(WebhookOutcome::Events(vec![parse(params)?.into_event()]))
     }
 }
 
-/// The webhook's parameters: the query (GET), a form or a flat JSON object (POST).
-fn params(request: &WebhookRequest) -> Result<Vec<(String, String)>, WebhookError> {
-    let malformed = |path: &str| WebhookError::MalformedPayload {
-        path: path.into(),
-        raw: RawBody::new(request.body().clone()),
-    };
+/// The webhook's parameters: the query (GET), a form or a flat JSON object (POST); `None`
+/// for a JSON body that is not an object.
+fn params(request: &WebhookRequest) -> Option<Vec<(String, String)>> {
     if *request.method() == Method::GET {
         let query = request.url().split_once('?').map_or("", |(_, q)| q);
-        return Ok(url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect());
+        return Some(
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        );
     }
     if request.body().first() == Some(&b'{') {
-        let object: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(request.body()).map_err(|_| malformed("."))?;
-        return Ok(object
-            .into_iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, v)
-            })
-            .collect());
+        return json_params(request.body()).ok();
     }
-    Ok(url::form_urlencoded::parse(request.body()).into_owned().collect())
+    Some(url::form_urlencoded::parse(request.body()).into_owned().collect())
+}
+
+/// The members of a JSON object as text: strings unescaped, anything else (numbers above
+/// all) exactly as written, because Vonage signs the text it sent. Re-printing a parsed
+/// number would change `1.0`, `1e2` or `100000000000000000000` and break the signature.
+fn json_params(body: &[u8]) -> Result<Vec<(String, String)>, serde_json::Error> {
+    struct Members;
+    impl<'de> serde::de::Visitor<'de> for Members {
+        type Value = Vec<(String, String)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut members = Vec::new();
+            while let Some((key, raw)) = map.next_entry::<String, &'de RawValue>()? {
+                let text = raw.get();
+                let value = if text.starts_with('"') {
+                    serde_json::from_str(text).map_err(serde::de::Error::custom)?
+                } else {
+                    text.to_owned()
+                };
+                members.push((key, value));
+            }
+            Ok(members)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let members = serde::Deserializer::deserialize_map(&mut de, Members)?;
+    de.end()?;
+    Ok(members)
 }
 
 /// A Vonage SMS webhook.
@@ -158,6 +186,10 @@ pub struct InboundSms {
     pub message_timestamp: Option<String>,
     /// For a part of a long message: (`concat-ref`, `concat-part`, `concat-total`).
     pub concat: Option<(String, u32, u32)>,
+    /// `data`: the payload of a binary message, decoded from hex.
+    pub data: Option<Bytes>,
+    /// `udh`: the user data header of a binary message, decoded from hex.
+    pub udh: Option<Bytes>,
     /// Every parameter as received.
     pub params: Vec<(String, String)>,
 }
@@ -225,12 +257,29 @@ pub fn parse(params: Vec<(String, String)>) -> Result<Notification, WebhookError
             params,
         }));
     }
-    let concat = match (get("concat-ref"), get("concat-part"), get("concat-total")) {
-        (Some(r), Some(part), Some(total)) => {
-            part.parse().ok().zip(total.parse().ok()).map(|(p, t)| (r, p, t))
-        }
+    let malformed = |path: &str| WebhookError::MalformedPayload {
+        path: path.into(),
+        raw: RawBody::new(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&params)
+                .finish(),
+        ),
+    };
+    let number = |name: &'static str| {
+        get(name)
+            .map(|v| v.parse::<u32>().map_err(|_| malformed(name)))
+            .transpose()
+    };
+    let concat = match (get("concat-ref"), number("concat-part")?, number("concat-total")?) {
+        (Some(r), Some(part), Some(total)) => Some((r, part, total)),
         _ => None,
     };
+    let hex = |name: &'static str| {
+        get(name)
+            .map(|v| hex::decode(v).map(Bytes::from).map_err(|_| malformed(name)))
+            .transpose()
+    };
+    let (data, udh) = (hex("data")?, hex("udh")?);
     Ok(Notification::Inbound(InboundSms {
         message_id,
         msisdn: get("msisdn"),
@@ -240,6 +289,8 @@ pub fn parse(params: Vec<(String, String)>) -> Result<Notification, WebhookError
         keyword: get("keyword"),
         message_timestamp: get("message-timestamp"),
         concat,
+        data,
+        udh,
         params,
     }))
 }
@@ -296,9 +347,18 @@ impl Notification {
                 },
                 id: sms.message_id,
                 to: sms.to,
-                content: InboundContent::Text(sms.text),
+                content: match (sms.kind.as_deref(), sms.data) {
+                    (Some("binary"), Some(data)) => InboundContent::Binary {
+                        data: RawBody::new(data),
+                        udh: sms.udh.map(RawBody::new),
+                    },
+                    _ => InboundContent::Text(sms.text),
+                },
                 reply_to: None,
                 forwarded: false,
+                part: sms
+                    .concat
+                    .map(|(reference, index, total)| MessagePart::new(reference, index, total)),
             }),
         }
     }
@@ -308,7 +368,6 @@ impl Notification {
 mod tests {
     use super::super::signature::tests::{PARAMS, SECRET};
     use super::*;
-    use bytes::Bytes;
     use http::HeaderMap;
     use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -404,5 +463,147 @@ mod tests {
         assert_eq!(s.status, DeliveryStatus::Failed);
         assert_eq!(s.errors[0].code, Some(9));
         assert_eq!(s.tracking.as_deref(), Some("newsletter-47"));
+    }
+
+    /// The form body of `params` signed with SHA-256 HMAC and `SECRET`.
+    fn signed_form(params: &[(&str, &str)]) -> String {
+        let sig = sign(params, SECRET, SignatureMethod::Sha256Hmac);
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .append_pair("sig", &sig)
+            .finish()
+    }
+
+    fn post(body: impl Into<Bytes>) -> WebhookRequest {
+        WebhookRequest::new(Method::POST, "https://x/inbound", HeaderMap::new(), body)
+    }
+
+    fn verifier() -> WebhookVerifier {
+        WebhookVerifier::new(SECRET, SignatureMethod::Sha256Hmac)
+    }
+
+    #[test]
+    fn an_extreme_signed_timestamp_is_out_of_tolerance_not_an_overflow() {
+        for timestamp in ["-9223372036854775808", "9223372036854775807"] {
+            let mut params = PARAMS;
+            params[4] = ("timestamp", timestamp);
+            let request = post(signed_form(&params));
+            assert_eq!(
+                verifier().handle_at(&request, at(1_385_047_700)).unwrap_err(),
+                WebhookError::TimestampOutOfTolerance,
+                "{timestamp}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unsigned_or_unreadable_body_is_a_signature_error_never_a_payload_error() {
+        for body in [
+            "{not json",
+            r#"{"messageId": "1", "sig": "00"#,
+            r#"{"messageId": {"nested": true}}"#,
+            r#"{"timestamp": "1385047698"}"#,
+            "text=unsigned",
+        ] {
+            let err = verifier().handle_at(&post(body), at(1_385_047_700)).unwrap_err();
+            assert_eq!(err.status(), http::StatusCode::UNAUTHORIZED, "{body}: {err:?}");
+            assert!(!err.is_verified(), "{body}");
+        }
+    }
+
+    #[test]
+    fn signed_json_numbers_are_verified_over_their_original_text() {
+        let params = [
+            ("big", "100000000000000000000"),
+            ("messageId", "020000001B0FE827"),
+            ("msisdn", "14843472194"),
+            ("price", "1.0"),
+            ("scale", "1e2"),
+            ("text", "Test again"),
+            ("timestamp", "1385047698"),
+            ("to", "13239877404"),
+            ("type", "text"),
+        ];
+        let sig = sign(&params, SECRET, SignatureMethod::Sha256Hmac);
+        let body = format!(
+            r#"{{"big": 100000000000000000000, "messageId": "020000001B0FE827", "msisdn": "14843472194",
+            "price": 1.0, "scale": 1e2, "text": "Test again", "timestamp": 1385047698,
+            "to": "13239877404", "type": "text", "sig": "{sig}"}}"#
+        );
+        let WebhookOutcome::Events(events) = verifier().handle_at(&post(body), at(1_385_047_700)).unwrap()
+        else {
+            panic!()
+        };
+        let InboundEvent::Message(m) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(m.content, InboundContent::Text("Test again".into()));
+    }
+
+    #[test]
+    fn long_and_binary_parts_keep_their_part_and_data() {
+        let long = [
+            ("concat", "true"),
+            ("concat-part", "3"),
+            ("concat-ref", "4"),
+            ("concat-total", "4"),
+            ("messageId", "02000000DA7C52E7"),
+            ("msisdn", "14845552121"),
+            ("text", "y for a non-functionality-adding upgrade"),
+            ("timestamp", "1464088321"),
+            ("to", "16105553939"),
+            ("type", "text"),
+        ];
+        let WebhookOutcome::Events(events) = verifier()
+            .handle_at(&post(signed_form(&long)), at(1_464_088_330))
+            .unwrap()
+        else {
+            panic!()
+        };
+        let InboundEvent::Message(m) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(m.part, Some(MessagePart::new("4", 3, 4)));
+
+        let binary = [
+            ("data", "EA0601AE02056A0045C60C03"),
+            ("messageId", "02000000DA7C52E8"),
+            ("msisdn", "14845552121"),
+            ("text", "Binary message"),
+            ("timestamp", "1464088321"),
+            ("to", "16105553939"),
+            ("type", "binary"),
+            ("udh", "0605040B8423F0"),
+        ];
+        let WebhookOutcome::Events(events) = verifier()
+            .handle_at(&post(signed_form(&binary)), at(1_464_088_330))
+            .unwrap()
+        else {
+            panic!()
+        };
+        let InboundEvent::Message(m) = &events[0] else {
+            panic!("{events:?}")
+        };
+        let InboundContent::Binary { data, udh } = &m.content else {
+            panic!("{:?}", m.content)
+        };
+        assert_eq!(data.as_bytes(), hex::decode("EA0601AE02056A0045C60C03").unwrap());
+        assert_eq!(
+            udh.as_ref().unwrap().as_bytes(),
+            [0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0]
+        );
+        assert_eq!(m.part, None);
+
+        // Verified but not what Vonage documents: a typed payload error, answered 200.
+        let mut bad = binary;
+        bad[0] = ("data", "not hex");
+        let err = verifier()
+            .handle_at(&post(signed_form(&bad)), at(1_464_088_330))
+            .unwrap_err();
+        assert!(
+            matches!(&err, WebhookError::MalformedPayload { path, .. } if path == "data"),
+            "{err:?}"
+        );
+        assert!(!format!("{err:?}").contains("14845552121"));
     }
 }
