@@ -50,16 +50,16 @@ pub use conversation::Router;
 #[cfg(feature = "hours")]
 pub use conversation::{AfterHours, BusinessHours};
 pub use error::{
-    ApiError, ConsentDenial, Error, ErrorClass, ErrorKind, Problem, Quota, RateLimitScope, RateLimits,
-    RawBody, Result, ValidationError,
+    AcceptedPart, ApiError, ConsentDenial, Error, ErrorClass, ErrorKind, Problem, Quota, RateLimitScope,
+    RateLimits, RawBody, Result, ValidationError,
 };
 #[cfg(feature = "reqwest")]
 pub use http::ReqwestTransport;
 pub use http::{BodyStream, RetryDecision, RetryPolicy, Transport};
 pub use model::{
     Address, ChannelKind, ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent,
-    InboundEvent, InboundMedia, InboundMessage, InboundReaction, PhoneNumber, Pricing, Sender, StatusUpdate,
-    UnknownEvent, UserId,
+    InboundEvent, InboundMedia, InboundMessage, InboundReaction, MessagePart, PhoneNumber, Pricing, Sender,
+    StatusUpdate, UnknownEvent, UserId,
 };
 pub use model::{
     Button, Buttons, Content, Location, Media, MediaKind, MediaSource, MessageCategory, OutboundMessage,

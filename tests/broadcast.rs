@@ -294,7 +294,10 @@ async fn faults_leave_every_recipient_in_a_final_state() {
     let ambiguous = report.count(RecipientState::Ambiguous);
     let failed = report.count(RecipientState::Failed);
     assert_eq!(sent + ambiguous + failed, 135, "{report}");
-    assert!(ambiguous > 0 && sent > 100, "{report}");
+    // A 5xx on a send may have been processed, so it is ambiguous and never retried: about
+    // a fifth of the 135 (15% 5xx, 5% dropped answers) end ambiguous; 80 leaves six standard
+    // deviations of room.
+    assert!(ambiguous > 0 && sent > 80, "{report}");
 
     let delivered = deliveries_per_recipient(&sandbox);
     for n in (0..150).step_by(10) {

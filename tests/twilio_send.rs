@@ -260,3 +260,63 @@ async fn the_channel_sends_numbered_options_and_reports_segments() {
         ErrorKind::Unsupported { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_5xx_with_a_twilio_error_on_send_is_ambiguous_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"code": 20500, "message": "Internal Server Error", "status": 500})),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .send_message(&SendMessage::new("+4917612345678", "hi").from("+14155552345"))
+        .await
+        .unwrap_err();
+    assert!(err.may_have_been_sent(), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn paging_links_stay_on_the_api_origin() {
+    let api = MockServer::start().await;
+    let other = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"messages": [], "next_page_uri": null})),
+        )
+        .mount(&other)
+        .await;
+    let other_authority = other.uri().trim_start_matches("http://").to_owned();
+    let c = client(&api);
+    for (next, refused) in [
+        // Joined as text, this puts the API host in the user-info of another host.
+        (format!("@{other_authority}{MESSAGES}"), true),
+        (format!("{}{MESSAGES}", other.uri()), true),
+        // These resolve to paths on the API host (which answers 404 here).
+        (format!("//{other_authority}{MESSAGES}"), false),
+        (format!("/\\{other_authority}{MESSAGES}"), false),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(MESSAGES))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"messages": [], "next_page_uri": next})),
+            )
+            .up_to_n_times(1)
+            .mount(&api)
+            .await;
+        let first = c.list(&ListMessages::new()).await.unwrap();
+        let err = c.next_page(&first).await.unwrap_err();
+        assert_eq!(
+            matches!(err.kind(), ErrorKind::Validation(_)),
+            refused,
+            "{next}: {err:?}"
+        );
+    }
+    assert!(
+        other.received_requests().await.unwrap().is_empty(),
+        "the credentials went to another host"
+    );
+}

@@ -454,3 +454,27 @@ async fn the_channel_sends_dms_and_refuses_phone_numbers() {
         .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Unsupported { .. }));
 }
+
+#[tokio::test]
+async fn a_5xx_on_send_is_ambiguous_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(
+            json!({"title": "Service Unavailable", "type": "about:blank", "status": 503, "detail": "Service Unavailable"}),
+        ))
+        .mount(&server)
+        .await;
+    let x = Client::builder()
+        .oauth1(Credentials::new("ckey", "csecret", "1-token", "tsecret"))
+        .user_id("1111111111")
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    let err = x
+        .send_to_participant("9876543210", &NewMessage::text("hi"))
+        .await
+        .unwrap_err();
+    assert!(err.may_have_been_sent(), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

@@ -587,9 +587,28 @@ async fn rate_limit_with_retry_after_then_success() {
 }
 
 #[tokio::test]
-async fn transient_errors_are_retried() {
+async fn a_5xx_with_a_graph_error_on_send_is_ambiguous_and_not_retried() {
+    // Meta may have queued the message before answering 500 (131000, "Something went wrong").
     let server = MockServer::start().await;
     Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"error": {"message": "(#131000) Something went wrong",
+            "code": 131000, "is_transient": true}})),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server).send_text(to(), "hello").await.unwrap_err();
+    assert!(err.may_have_been_sent(), "{err:?}");
+    assert!(!err.is_retryable());
+    assert_eq!(err.class(), Some(ErrorClass::Transient));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn transient_errors_on_reads_are_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(500)
                 .set_body_json(json!({"error": {"message": "(#131000) Something went wrong",
@@ -599,11 +618,14 @@ async fn transient_errors_are_retried() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(accepted())
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "1", "url": "https://lookaside.fbsbx.com/x"})),
+        )
         .mount(&server)
         .await;
-    client(&server).send_text(to(), "hello").await.unwrap();
+    client(&server).media_info("1").await.unwrap();
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
 

@@ -107,6 +107,24 @@ pub struct ApiError {
     pub raw: RawBody,
 }
 
+/// A part of a multi-part message the provider accepted although another part failed
+/// ([`ErrorKind::PartlySent`](super::ErrorKind::PartlySent)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AcceptedPart {
+    /// The part's position in the provider's answer, from 0.
+    pub index: usize,
+    /// The provider's id for the part, if it gave one.
+    pub message_id: Option<String>,
+}
+
+impl AcceptedPart {
+    /// Part `index` (from 0), with the provider's id if any.
+    pub fn new(index: usize, message_id: Option<String>) -> Self {
+        Self { index, message_id }
+    }
+}
+
 /// One quota a provider reported: calls allowed in its window, calls left, and when the
 /// window resets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ mod body;
 mod validation;
 mod webhook;
 
-pub use api::{ApiError, ErrorClass, Quota, RateLimits};
+pub use api::{AcceptedPart, ApiError, ErrorClass, Quota, RateLimits};
 pub use body::RawBody;
 pub use validation::{Problem, ValidationError};
 pub use webhook::WebhookError;
@@ -96,7 +96,7 @@ impl Error {
     /// The provider's error, for API errors and provider-reported rate limits.
     pub fn api_error(&self) -> Option<&ApiError> {
         match &self.kind {
-            ErrorKind::Api(api) => Some(api),
+            ErrorKind::Api(api) | ErrorKind::PartlySent { api, .. } => Some(api),
             ErrorKind::RateLimited { api, .. } => api.as_deref(),
             _ => None,
         }
@@ -111,21 +111,22 @@ impl Error {
     pub fn class(&self) -> Option<ErrorClass> {
         match &self.kind {
             ErrorKind::RateLimited { .. } => Some(ErrorClass::RateLimited),
-            ErrorKind::Api(api) => Some(api.class),
+            ErrorKind::Api(api) | ErrorKind::PartlySent { api, .. } => Some(api.class),
             ErrorKind::OutsideWindow { .. } => Some(ErrorClass::NeedsTemplate),
             _ => None,
         }
     }
 
     /// Whether repeating the same request is safe and may succeed: rate limits, transient
-    /// provider errors, and transport failures that happened before anything was sent.
+    /// provider errors the provider refused with (not a 5xx), and transport failures that
+    /// happened before anything was sent.
     ///
     /// A request that may already have reached the provider is never retryable here,
     /// because a second send could deliver the message twice.
     pub fn is_retryable(&self) -> bool {
         match &self.kind {
             ErrorKind::RateLimited { .. } => true,
-            ErrorKind::Api(api) => api.class.is_retryable(),
+            ErrorKind::Api(api) => api.class.is_retryable() && !api.status.is_server_error(),
             ErrorKind::Timeout { may_have_been_sent } | ErrorKind::Transport { may_have_been_sent } => {
                 !may_have_been_sent
             }
@@ -142,15 +143,18 @@ impl Error {
     }
 
     /// Whether the request may have reached the provider even though it failed: a timeout
-    /// after sending, a connection reset mid-response, or a server error without a
-    /// provider error body. A message send that fails this way may have been delivered.
+    /// after sending, a connection reset mid-response, any server error (5xx, even with a
+    /// provider code such as Graph 131000: the provider may have queued the message before
+    /// failing), or a multi-part message some of whose parts were accepted. A message
+    /// send that fails this way may have been delivered. A rate limit is never ambiguous:
+    /// the provider says it did not take the request.
     pub fn may_have_been_sent(&self) -> bool {
         match &self.kind {
             ErrorKind::Timeout { may_have_been_sent } | ErrorKind::Transport { may_have_been_sent } => {
                 *may_have_been_sent
             }
-            ErrorKind::Api(api) => api.status.is_server_error() && api.code.is_none(),
-            ErrorKind::Decode { .. } => true,
+            ErrorKind::Api(api) => api.status.is_server_error(),
+            ErrorKind::Decode { .. } | ErrorKind::PartlySent { .. } => true,
             _ => false,
         }
     }
@@ -176,6 +180,19 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ErrorKind::Api(api) => fmt::Display::fmt(api, f),
+            ErrorKind::PartlySent { accepted, api } => {
+                write!(
+                    f,
+                    "{api}; accepted before that, so it may have been sent in part:"
+                )?;
+                for part in accepted {
+                    write!(f, " part {}", part.index + 1)?;
+                    if let Some(id) = &part.message_id {
+                        write!(f, " ({id})")?;
+                    }
+                }
+                Ok(())
+            }
             ErrorKind::RateLimited {
                 retry_after,
                 scope,
@@ -260,6 +277,14 @@ impl From<ValidationError> for Error {
 pub enum ErrorKind {
     /// The provider answered with an error (not a rate limit).
     Api(Box<ApiError>),
+    /// A message sent in several parts (a long SMS) of which the provider accepted some
+    /// before refusing another: the recipient may get it in part. It is never resent.
+    PartlySent {
+        /// The parts that went out.
+        accepted: Vec<AcceptedPart>,
+        /// The provider's error for the first refused part.
+        api: Box<ApiError>,
+    },
     /// Too many requests: the provider said so, or a local [`Throttle`](crate::Throttle)
     /// would have had to wait longer than allowed.
     RateLimited {

@@ -3,9 +3,10 @@
 //!
 //! The rule that matters most: a message whose request may already have reached the
 //! provider is never sent again (the providers we speak to have no idempotency keys for
-//! sends), because the recipient would get it twice. Rate limits, transient provider errors
-//! and failures before the connection was made are retried with jittered exponential
-//! backoff, honouring `Retry-After`.
+//! sends), because the recipient would get it twice. A 5xx is such a case, whatever code
+//! it carries ([`Error::may_have_been_sent`]). Rate limits, transient errors the provider
+//! refused with (4xx), and failures before the connection was made are retried with
+//! jittered exponential backoff, honouring `Retry-After`.
 
 use std::time::{Duration, SystemTime};
 
@@ -172,11 +173,7 @@ mod tests {
     #[test]
     fn transient_provider_errors_back_off_exponentially_with_jitter() {
         let p = RetryPolicy::default();
-        let e = api(
-            ErrorClass::Transient,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Some(131000),
-        );
+        let e = api(ErrorClass::Transient, StatusCode::BAD_REQUEST, Some(2));
         assert_eq!(
             p.decide(0, &e, false, 0.0),
             RetryDecision::RetryAfter(Duration::from_millis(250))
@@ -194,6 +191,46 @@ mod tests {
             RetryDecision::Stop,
             "attempts exhausted"
         );
+    }
+
+    #[test]
+    fn a_5xx_on_a_send_is_ambiguous_and_never_repeated() {
+        let p = RetryPolicy::default();
+        // Meta may have queued the message before answering 500 131000.
+        let e = api(
+            ErrorClass::Transient,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(131000),
+        );
+        assert!(e.may_have_been_sent());
+        assert!(!e.is_retryable());
+        assert_eq!(p.decide(0, &e, false, 0.5), RetryDecision::Stop);
+        assert!(matches!(p.decide(0, &e, true, 0.5), RetryDecision::RetryAfter(_)));
+        // A 4xx was refused, so a transient one is retried even for sends.
+        let refused = api(ErrorClass::Transient, StatusCode::BAD_REQUEST, Some(131000));
+        assert!(!refused.may_have_been_sent());
+        assert!(matches!(
+            p.decide(0, &refused, false, 0.5),
+            RetryDecision::RetryAfter(_)
+        ));
+        // A rate limit says the request was not taken, whatever the status.
+        let mut limit = ApiError::new(
+            "twilio",
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorClass::RateLimited,
+            "x",
+        );
+        limit.code = Some(20429);
+        let limited = Error::new(ErrorKind::RateLimited {
+            retry_after: None,
+            scope: RateLimitScope::Account,
+            api: Some(Box::new(limit)),
+        });
+        assert!(!limited.may_have_been_sent());
+        assert!(matches!(
+            p.decide(0, &limited, false, 0.5),
+            RetryDecision::RetryAfter(_)
+        ));
     }
 
     #[test]

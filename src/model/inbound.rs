@@ -200,6 +200,32 @@ pub struct InboundMessage {
     pub reply_to: Option<String>,
     /// Whether it was forwarded.
     pub forwarded: bool,
+    /// For one part of a long SMS: which part of which message. The network delivers the
+    /// parts as separate messages; join them by [`MessagePart::reference`].
+    pub part: Option<MessagePart>,
+}
+
+/// Where an inbound message sits in a long SMS the network split into parts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct MessagePart {
+    /// The reference all parts of the message share (Vonage `concat-ref`).
+    pub reference: String,
+    /// This part's number, from 1 (Vonage `concat-part`).
+    pub index: u32,
+    /// How many parts the message has (Vonage `concat-total`).
+    pub total: u32,
+}
+
+impl MessagePart {
+    /// Part `index` (from 1) of `total`, of the message with this reference.
+    pub fn new(reference: impl Into<String>, index: u32, total: u32) -> Self {
+        Self {
+            reference: reference.into(),
+            index,
+            total,
+        }
+    }
 }
 
 /// What an inbound message contains. `Debug` shows the length of a text and a caption, not
@@ -219,6 +245,14 @@ pub enum InboundContent {
         id: String,
         /// The title shown.
         title: String,
+    },
+    /// A binary SMS (WAP push, SIM or app data): the decoded user data and its user data
+    /// header. `Debug` shows only their lengths.
+    Binary {
+        /// The payload (Vonage `data`, sent as hex).
+        data: RawBody,
+        /// The user data header (Vonage `udh`, sent as hex), if any.
+        udh: Option<RawBody>,
     },
     /// A provider-specific content type, typed in the provider's own model and kept here
     /// raw (WhatsApp contacts, orders, flow replies, system messages…).
@@ -240,6 +274,11 @@ impl fmt::Debug for InboundContent {
                 .debug_struct("ButtonReply")
                 .field("id", id)
                 .field("title", title)
+                .finish(),
+            Self::Binary { data, udh } => f
+                .debug_struct("Binary")
+                .field("data", data)
+                .field("udh", udh)
                 .finish(),
             Self::Other { kind, raw } => f
                 .debug_struct("Other")
@@ -476,6 +515,7 @@ impl InboundMessage {
             content,
             reply_to: None,
             forwarded: false,
+            part: None,
         }
     }
 

@@ -13,8 +13,8 @@ pub(crate) mod message;
 pub use address::{Address, PhoneNumber, UserId};
 pub use inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
-    InboundMessage, InboundReaction, Pricing, Sender, StatusUpdate, UnknownEvent, clamp_timestamp,
-    clamp_timestamp_ms,
+    InboundMessage, InboundReaction, MessagePart, Pricing, Sender, StatusUpdate, UnknownEvent,
+    clamp_timestamp, clamp_timestamp_ms,
 };
 pub use kind::ChannelKind;
 pub use message::{

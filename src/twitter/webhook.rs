@@ -605,6 +605,7 @@ impl AccountActivity {
             content,
             reply_to: None,
             forwarded: false,
+            part: None,
         })
     }
 }

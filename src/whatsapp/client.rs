@@ -52,7 +52,8 @@ struct Inner {
     phone_number_id: String,
     /// Base URL with the version and no trailing slash: `https://graph.facebook.com/v26.0`.
     versioned_base: String,
-    base_host: Option<String>,
+    /// The configured base URL, whose origin media downloads may use.
+    base: Url,
     messages_uri: Uri,
     media_uri: Uri,
     exec: Executor,
@@ -204,8 +205,9 @@ impl Client {
     /// Starts downloading a media file from its URL ([`MediaInfo::url`], or the `url` of an
     /// inbound media webhook); the body streams.
     ///
-    /// The access token is sent only to Meta's media hosts (or the configured base URL's
-    /// host), never to an arbitrary URL.
+    /// The access token is sent only over https on the default port to Meta's media hosts
+    /// or the configured base URL's host, or to the configured base URL's own scheme, host
+    /// and port; any other URL is refused with a validation error and nothing is sent.
     pub async fn download_media(&self, url: &str) -> Result<MediaDownload> {
         let uri = self.download_uri(url)?;
         let op = Operation {
@@ -264,19 +266,28 @@ impl Client {
         parse_uri(&format!("{}/{media_id}", self.inner.versioned_base))
     }
 
+    /// The URL to download from, if it may carry the access token: the configured base
+    /// URL's own scheme, host and port, or https on the default port on Meta's media hosts
+    /// or the configured host. Anything else (plain http, another port) could hand the
+    /// token to whoever listens there, so it is refused before any request is made.
     fn download_uri(&self, url: &str) -> Result<Uri> {
         let invalid =
             |why: &'static str| Error::from(ValidationError::new("url", Problem::Invalid(why.into())));
         let parsed = Url::parse(url).map_err(|_| invalid("not a valid URL"))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(invalid("a media URL has no user name or password"));
+        }
         let host = parsed.host_str().unwrap_or_default();
-        let meta_host = parsed.scheme() == "https"
-            && ["fbsbx.com", "facebook.com", "whatsapp.net", "fbcdn.net"]
-                .iter()
-                .any(|d| host == *d || host.ends_with(&format!(".{d}")));
-        let configured_host = self.inner.base_host.as_deref() == Some(host);
-        if !(meta_host || configured_host) {
+        let https_default_port = parsed.scheme() == "https" && parsed.port().is_none();
+        let meta_host = ["fbsbx.com", "facebook.com", "whatsapp.net", "fbcdn.net"]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")));
+        let configured_host = self.inner.base.host_str() == Some(host);
+        let trusted = parsed.origin() == self.inner.base.origin()
+            || (https_default_port && (meta_host || configured_host));
+        if !trusted {
             return Err(invalid(
-                "not a WhatsApp media URL; the access token is only sent to Meta's media hosts",
+                "not a WhatsApp media URL; the access token is only sent over https to Meta's media hosts",
             ));
         }
         parse_uri(parsed.as_str())
@@ -455,7 +466,7 @@ impl ClientBuilder {
                 auth,
                 phone_number_id,
                 versioned_base,
-                base_host: base.host_str().map(str::to_owned),
+                base,
                 messages_uri,
                 media_uri,
                 exec,
@@ -534,5 +545,28 @@ mod tests {
             c.download_uri("http://lookaside.fbsbx.com/x").is_err(),
             "plain http to Meta"
         );
+        // The configured host, but another port or scheme than configured.
+        assert!(c.download_uri("http://127.0.0.1:8080/media/1").is_err());
+        assert!(c.download_uri("https://127.0.0.1:9/media/1").is_err());
+        // https on the default port of the configured host is as trusted as Meta's hosts.
+        assert!(c.download_uri("https://127.0.0.1/media/1").is_ok());
+        assert!(
+            c.download_uri("https://lookaside.fbsbx.com:8443/x").is_err(),
+            "Meta host on another port"
+        );
+        let meta = builder().build().unwrap();
+        for url in [
+            "http://graph.facebook.com/v26.0/1/media",
+            "https://graph.facebook.com:8080/v26.0/1/media",
+            "http://graph.facebook.com:443/x",
+        ] {
+            let err = meta.download_uri(url).unwrap_err();
+            assert!(matches!(err.kind(), ErrorKind::Validation(_)), "{url}: {err:?}");
+        }
+        assert!(
+            meta.download_uri("https://graph.facebook.com/v26.0/1/media")
+                .is_ok()
+        );
+        assert!(meta.download_uri("https://graph.facebook.com:443/x").is_ok());
     }
 }

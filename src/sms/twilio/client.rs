@@ -56,6 +56,8 @@ struct Inner {
     account_sid: String,
     /// `{base}/2010-04-01/Accounts/{sid}`.
     account_base: String,
+    /// The base URL with a trailing slash, which paging paths are resolved below.
+    api_root: Url,
     messages_uri: Uri,
     exec: Executor,
     default_sender: Option<String>,
@@ -480,18 +482,32 @@ impl Client {
     }
 
     /// The page after `page`, or `None` at the end.
+    ///
+    /// Twilio's `next_page_uri` is a path on its API host; it is resolved below the
+    /// configured base URL (keeping a proxy or region prefix) and refused with a
+    /// validation error unless it stays on that origin, so the credentials never go elsewhere.
     pub async fn next_page(&self, page: &MessagePage) -> Result<Option<MessagePage>> {
         let Some(next) = &page.next_page_uri else {
             return Ok(None);
         };
-        // Twilio gives a path on its own host; keep the configured base (tests, regions).
-        let origin = self
-            .inner
-            .account_base
-            .split("/2010-04-01/")
-            .next()
-            .unwrap_or_default();
-        let uri = parse_uri(&format!("{origin}{next}"))?;
+        let refused = || {
+            Error::from(ValidationError::new(
+                "next_page_uri",
+                Problem::Invalid("not a path on the Twilio API host".into()),
+            ))
+        };
+        // Only an absolute path is a path; `@host/…` or `https://…` would name another host.
+        let Some(relative) = next.strip_prefix('/') else {
+            return Err(refused());
+        };
+        let joined = self.inner.api_root.join(relative).map_err(|_| refused())?;
+        if joined.origin() != self.inner.api_root.origin()
+            || !joined.username().is_empty()
+            || joined.password().is_some()
+        {
+            return Err(refused());
+        }
+        let uri = parse_uri(joined.as_str())?;
         self.get_page(uri).await.map(Some)
     }
 
@@ -721,6 +737,8 @@ impl ClientBuilder {
             "{}/2010-04-01/Accounts/{account_sid}",
             base.as_str().trim_end_matches('/')
         );
+        let api_root = Url::parse(&format!("{}/", base.as_str().trim_end_matches('/')))
+            .map_err(|e| Error::config("the base URL is not valid").with_source(e))?;
         let messages_uri = parse_uri(&format!("{account_base}/Messages.json"))?;
         let exec = self.http.executor("twilio")?;
         Ok(Client {
@@ -728,6 +746,7 @@ impl ClientBuilder {
                 auth,
                 account_sid,
                 account_base,
+                api_root,
                 messages_uri,
                 exec,
                 default_sender: self.default_sender,

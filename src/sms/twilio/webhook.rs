@@ -318,6 +318,7 @@ impl Notification {
                     content,
                     reply_to: None,
                     forwarded: false,
+                    part: None,
                 })];
                 if let Some(action) = consent {
                     events.push(InboundEvent::Consent(ConsentSignal {

@@ -158,6 +158,7 @@ impl Message {
             content,
             reply_to,
             forwarded,
+            part: None,
         })
     }
 }
