@@ -124,3 +124,28 @@ fn consent_evidence_hides_text_and_address() {
     let evidence = Evidence::message("wamid.1", "Gruesse aus Berlin, STOP");
     assert_clean("Evidence", &format!("{evidence:?}"));
 }
+
+#[test]
+fn sms_requests_and_callbacks_mask_numbers() {
+    use switchboard::sms::twilio::SendMessage;
+    let send = SendMessage::new(format!("+{NUMBER}"), "Gruesse aus Berlin");
+    assert_clean("SendMessage", &format!("{send:?}"));
+    let list = ListMessages::new().to(format!("+{NUMBER}"));
+    assert_clean("ListMessages", &format!("{list:?}"));
+
+    let form = format!(
+        "MessageSid=SMa&MessageStatus=undelivered&ErrorCode=30003&To=%2B{NUMBER}&From=%2B4915112345678&AccountSid=AC1"
+    );
+    let notification = switchboard::sms::twilio::webhook::parse(form.as_bytes()).unwrap();
+    assert_clean("Twilio StatusCallback", &format!("{notification:?}"));
+
+    let params = vec![
+        ("messageId".to_owned(), "0A0000000123ABCD1".to_owned()),
+        ("msisdn".to_owned(), NUMBER.to_owned()),
+        ("to".to_owned(), "4915112345678".to_owned()),
+        ("status".to_owned(), "delivered".to_owned()),
+        ("err-code".to_owned(), "0".to_owned()),
+    ];
+    let receipt = switchboard::sms::vonage::parse(params).unwrap();
+    assert_clean("Vonage DeliveryReceipt", &format!("{receipt:?}"));
+}

@@ -181,6 +181,25 @@ impl fmt::Debug for MaskedText<'_> {
     }
 }
 
+/// Shows webhook or form parameters with numbers masked and free text (`Body`, `text`,
+/// `ButtonText`) reduced to its length.
+pub(crate) struct MaskedParams<'a>(pub(crate) &'a [(String, String)]);
+
+impl fmt::Debug for MaskedParams<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const FREE_TEXT: &[&str] = &["Body", "body", "text", "ButtonText", "keyword"];
+        let mut list = f.debug_list();
+        for (key, value) in self.0 {
+            if FREE_TEXT.contains(&key.as_str()) {
+                list.entry(&(key, Redacted(value)));
+            } else {
+                list.entry(&(key, MaskedText(value)));
+            }
+        }
+        list.finish()
+    }
+}
+
 /// Shows only the length of what a person wrote.
 pub(crate) struct Redacted<'a>(pub(crate) &'a str);
 

@@ -19,6 +19,7 @@ use crate::error::{
 };
 use crate::http::executor::{Executor, HttpOptions, Operation, decode_json};
 use crate::http::validate::check_max_chars;
+use crate::model::address::{Redacted, mask};
 
 /// Twilio's REST host.
 pub const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
@@ -76,8 +77,9 @@ impl fmt::Debug for Client {
 }
 
 /// A message to send: `To`, a sender (`From` and/or `MessagingServiceSid`), and content
-/// (`Body`, up to 10 `MediaUrl`s, or a Content template).
-#[derive(Debug, Clone, PartialEq)]
+/// (`Body`, up to 10 `MediaUrl`s, or a Content template). `Debug` masks the numbers and
+/// shows the body's length only.
+#[derive(Clone, PartialEq)]
 pub struct SendMessage {
     to: String,
     from: Option<String>,
@@ -90,6 +92,27 @@ pub struct SendMessage {
     content_sid: Option<String>,
     content_variables: Option<serde_json::Value>,
     smart_encoded: Option<bool>,
+}
+
+impl fmt::Debug for SendMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendMessage")
+            .field("to", &mask(&self.to))
+            .field("from", &self.from.as_deref().map(mask))
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .field("body", &self.body.as_deref().map(Redacted))
+            .field("media_urls", &self.media_urls.len())
+            .field("status_callback", &self.status_callback.as_ref().map(|_| "[set]"))
+            .field("validity_period", &self.validity_period)
+            .field("send_at", &self.send_at)
+            .field("content_sid", &self.content_sid)
+            .field(
+                "content_variables",
+                &self.content_variables.as_ref().map(|_| "[set]"),
+            )
+            .field("smart_encoded", &self.smart_encoded)
+            .finish()
+    }
 }
 
 impl SendMessage {
@@ -353,8 +376,8 @@ pub struct MessagePage {
     pub next_page_uri: Option<String>,
 }
 
-/// Filters for listing messages.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Filters for listing messages. `Debug` masks the numbers.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ListMessages {
     /// Only messages to this address.
@@ -365,6 +388,17 @@ pub struct ListMessages {
     pub date_sent: Option<String>,
     /// Page size (Twilio allows up to 1,000).
     pub page_size: Option<u32>,
+}
+
+impl fmt::Debug for ListMessages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListMessages")
+            .field("to", &self.to.as_deref().map(mask))
+            .field("from", &self.from.as_deref().map(mask))
+            .field("date_sent", &self.date_sent)
+            .field("page_size", &self.page_size)
+            .finish()
+    }
 }
 
 impl ListMessages {

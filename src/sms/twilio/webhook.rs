@@ -23,6 +23,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::fmt;
 
 use http::Method;
 
@@ -30,7 +31,7 @@ use super::message::MessageStatus;
 use super::signature::SignatureValidator;
 use crate::channel::ChannelKind;
 use crate::error::RawBody;
-use crate::model::address::PhoneNumber;
+use crate::model::address::{MaskedParams, PhoneNumber};
 use crate::model::inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
     InboundMessage, Sender, StatusUpdate,
@@ -182,8 +183,8 @@ pub struct Geo {
     pub to_zip: Option<String>,
 }
 
-/// A status callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A status callback. `Debug` masks the numbers in the parameters.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StatusCallback {
     /// `MessageSid`.
@@ -200,6 +201,20 @@ pub struct StatusCallback {
     pub messaging_service_sid: Option<String>,
     /// Every parameter as received.
     pub params: Vec<(String, String)>,
+}
+
+impl fmt::Debug for StatusCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatusCallback")
+            .field("message_sid", &self.message_sid)
+            .field("status", &self.status)
+            .field("error_code", &self.error_code)
+            .field("raw_dlr_done_date", &self.raw_dlr_done_date)
+            .field("account_sid", &self.account_sid)
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .field("params", &MaskedParams(&self.params))
+            .finish()
+    }
 }
 
 /// Parses a form-encoded Twilio messaging webhook (without verifying it).

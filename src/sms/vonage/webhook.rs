@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use super::{SignatureMethod, sign};
 use crate::channel::ChannelKind;
 use crate::error::{ErrorClass, RawBody};
-use crate::model::address::PhoneNumber;
+use crate::model::address::{MaskedParams, PhoneNumber};
 use crate::model::inbound::{
     DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMessage, MessagePart, Sender,
     StatusUpdate,
@@ -205,8 +205,8 @@ impl fmt::Debug for InboundSms {
     }
 }
 
-/// A delivery receipt.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A delivery receipt. `Debug` masks the numbers in the parameters (`msisdn`, `to`).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeliveryReceipt {
     /// `messageId` of the part.
@@ -225,6 +225,21 @@ pub struct DeliveryReceipt {
     pub scts: Option<String>,
     /// Every parameter as received.
     pub params: Vec<(String, String)>,
+}
+
+impl fmt::Debug for DeliveryReceipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryReceipt")
+            .field("message_id", &self.message_id)
+            .field("status", &self.status)
+            .field("err_code", &self.err_code)
+            .field("client_ref", &self.client_ref)
+            .field("network_code", &self.network_code)
+            .field("price", &self.price)
+            .field("scts", &self.scts)
+            .field("params", &MaskedParams(&self.params))
+            .finish()
+    }
 }
 
 /// Parses verified webhook parameters into a typed notification.
