@@ -88,11 +88,53 @@ async fn postgres_erasure_and_deduplication() {
 
 #[tokio::test]
 async fn bad_schema_names_are_refused() {
-    assert!(
-        PostgresStore::connect_in_schema(&url(), Some("x; DROP TABLE y"))
-            .await
-            .is_err()
+    for name in ["x; DROP TABLE y", "", "a\"b", &"a".repeat(64)] {
+        assert!(
+            PostgresStore::connect_in_schema(&url(), Some(name))
+                .await
+                .is_err(),
+            "{name:?}"
+        );
+    }
+}
+
+/// Unquoted, `TenantA` and `tenanta` were the same schema: one tenant saw the other's
+/// opt-outs (and erasing one erased the other).
+#[tokio::test]
+async fn schema_names_that_differ_in_case_are_separate_ledgers() {
+    let suffix = format!(
+        "{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros()
     );
+    let upper = format!("Tenant_{suffix}");
+    let lower = upper.to_lowercase();
+    let a = PostgresStore::connect_in_schema(&url(), Some(&upper))
+        .await
+        .unwrap();
+    let b = PostgresStore::connect_in_schema(&url(), Some(&lower))
+        .await
+        .unwrap();
+    let subject = consent_suite::subject(1);
+    a.append(&switchboard::consent::ConsentRecord::new(
+        subject.clone(),
+        None,
+        switchboard::ConsentAction::OptOut,
+        switchboard::consent::Source::Api,
+        switchboard::consent::Evidence::default(),
+    ))
+    .await
+    .unwrap();
+    assert!(a.state(&subject, None).await.unwrap().is_opted_out());
+    assert!(
+        b.records(&subject).await.unwrap().is_empty(),
+        "the other tenant's ledger is untouched"
+    );
+    drop_schema(&format!("\"{upper}\"")).await;
+    drop_schema(&lower).await;
 }
 
 #[tokio::test]

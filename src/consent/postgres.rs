@@ -47,6 +47,17 @@ pub struct PostgresStore {
     erasure_key: Option<ErasureKey>,
 }
 
+/// The schema name as a quoted identifier. Unquoted, PostgreSQL folds it to lower case (so
+/// two tenants could share a ledger) and truncates it to 63 bytes (so two long names could).
+fn quoted_schema(name: &str) -> Result<String> {
+    if name.is_empty() || name.len() > 63 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::config(
+            "schema: a schema name is 1 to 63 letters, digits or _",
+        ));
+    }
+    Ok(format!("\"{name}\""))
+}
+
 impl PostgresStore {
     /// Connects (the URL's own credentials; it is never logged) and creates the schema if needed.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -54,16 +65,11 @@ impl PostgresStore {
     }
 
     /// As [`connect`](Self::connect), with the tables in this schema (created if needed).
-    /// The name must be a plain identifier (letters, digits, `_`).
+    /// The name must be a plain identifier (letters, digits, `_`, at most 63 bytes). It is
+    /// quoted, so case counts: `TenantA` and `tenanta` are two ledgers.
     pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Self> {
-        if let Some(name) = schema
-            && (name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        {
-            return Err(Error::config(
-                "a schema name may contain only letters, digits and _",
-            ));
-        }
-        let search_path = schema.map(|s| format!("SET search_path TO {s}"));
+        let schema = schema.map(quoted_schema).transpose()?;
+        let search_path = schema.as_ref().map(|s| format!("SET search_path TO {s}"));
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .after_connect(move |conn, _| {
@@ -82,7 +88,7 @@ impl PostgresStore {
             pool,
             erasure_key: None,
         };
-        store.migrate(schema).await?;
+        store.migrate(schema.as_deref()).await?;
         Ok(store)
     }
 
