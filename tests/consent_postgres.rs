@@ -75,6 +75,8 @@ async fn postgres_erasure_and_deduplication() {
     let (store, schema) = fresh_store("erasure").await;
     erasure_needs_a_key(&store).await;
     erasure(&store.clone().erasure_key(key())).await;
+    let keyed = store.clone().erasure_key(key());
+    consent_suite::erasure_reaches_the_deduplicator(&keyed, &keyed.deduplicator()).await;
     deduplication(
         Arc::new(store.deduplicator()),
         &store

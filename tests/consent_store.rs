@@ -30,6 +30,51 @@ async fn sqlite_in_memory() {
 }
 
 #[tokio::test]
+async fn sqlite_erasure_reaches_the_deduplicator_and_the_wal() {
+    let store = SqliteStore::in_memory().await.unwrap().erasure_key(key());
+    consent_suite::erasure_reaches_the_deduplicator(&store, &store.deduplicator()).await;
+
+    // A file store with a reader holding a snapshot: the log cannot be emptied at once.
+    let dir = std::env::temp_dir().join(format!("switchboard-wal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.db");
+    let options = switchboard::consent::sqlite::SqliteOptions::new()
+        .busy_timeout(std::time::Duration::from_millis(200));
+    let store = SqliteStore::open_with(&path, options)
+        .await
+        .unwrap()
+        .erasure_key(key());
+    let s = Subject {
+        channel: "sms".into(),
+        address: "+4917612345678".into(),
+    };
+    store.append(&record(&s, None, OptIn, 1)).await.unwrap();
+    use sqlx::Connection;
+    let mut reader = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    let _: (i64,) = sqlx::query_as("SELECT count(*) FROM consent_records")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
+    let done = store.erase(&s).await.unwrap();
+    assert!(
+        !done.checkpointed,
+        "a reader kept the log busy: reported, not ignored"
+    );
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+    drop(reader);
+    assert!(store.checkpoint().await.unwrap());
+    let wal = std::fs::read(path.with_extension("db-wal")).unwrap_or_default();
+    assert!(
+        !wal.windows(13).any(|w| w == b"4917612345678"),
+        "the -wal file no longer holds the number"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn erasure_keeps_opt_outs_in_every_store() {
     erasure(&MemoryStore::new().erasure_key(key())).await;
     erasure(&SqliteStore::in_memory().await.unwrap().erasure_key(key())).await;

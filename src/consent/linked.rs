@@ -158,14 +158,9 @@ impl<S: ConsentStore> ConsentStore for LinkedStore<S> {
 
     /// Erases the subject and every subject linked to it.
     async fn erase(&self, subject: &Subject) -> Result<Erasure> {
-        let mut total = Erasure {
-            records_erased: 0,
-            opt_outs_kept: 0,
-        };
+        let mut total = Erasure::none();
         for linked in self.linked(subject) {
-            let done = self.inner.erase(&linked).await?;
-            total.records_erased += done.records_erased;
-            total.opt_outs_kept += done.opt_outs_kept;
+            total.add(self.inner.erase(&linked).await?);
         }
         Ok(total)
     }

@@ -424,10 +424,22 @@ impl ConsentStore for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        // Deduplication keys name the address too (`after-hours:sms:+49…:…`); keys are
+        // `:`-separated, so match it as a whole part.
+        let dedup = sqlx::query(
+            "DELETE FROM webhook_dedup
+             WHERE strpos(key, ':' || $1 || ':') > 0 OR right(key, length($1) + 1) = ':' || $1",
+        )
+        .bind(&subject.address)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Erasure {
             records_erased: rows.len() as u64,
             opt_outs_kept: kept.len(),
+            dedup_keys_erased: dedup.rows_affected(),
+            checkpointed: true,
         })
     }
 }

@@ -76,6 +76,7 @@ pub struct SqliteOptions {
     cache_mib: u32,
     mmap_mib: u32,
     max_connections: u32,
+    busy_timeout: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -84,13 +85,14 @@ impl Default for SqliteOptions {
             cache_mib: 64,
             mmap_mib: 256,
             max_connections: 4,
+            busy_timeout: Duration::from_secs(10),
         }
     }
 }
 
 impl SqliteOptions {
     /// The defaults: a 64 MiB page cache per connection, 256 MiB of the file memory-mapped,
-    /// 4 connections.
+    /// 4 connections, a 10 s busy timeout.
     pub fn new() -> Self {
         Self::default()
     }
@@ -116,6 +118,15 @@ impl SqliteOptions {
         self.max_connections = n.max(1);
         self
     }
+
+    /// How long a statement waits for another connection's lock before failing with
+    /// "database is locked" (and how long an erasure waits for readers to let go of the
+    /// write-ahead log).
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
 }
 
 impl SqliteStore {
@@ -137,7 +148,7 @@ impl SqliteStore {
             // a 64 MiB page cache instead of a syscall per page makes them ~25% faster.
             .pragma("mmap_size", (u64::from(settings.mmap_mib) << 20).to_string())
             .pragma("cache_size", format!("-{}", u64::from(settings.cache_mib) << 10))
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(settings.busy_timeout);
         // Switch the file to WAL and create the schema on one connection before the pool
         // opens several: pool connections racing to change the journal mode on a new file
         // can fail with "database is locked" at once, whatever the busy timeout.
@@ -490,18 +501,48 @@ impl ConsentStore for SqliteStore {
                 .await
                 .map_err(db)?;
         }
+        // Deduplication keys name the address too (`after-hours:sms:+49…:…`); keys are
+        // `:`-separated, so match it as a whole part.
+        let dedup = sqlx::query(
+            "DELETE FROM webhook_dedup
+             WHERE instr(key, ':' || ?1 || ':') > 0 OR substr(key, -length(?1) - 1) = ':' || ?1",
+        )
+        .bind(&subject.address)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        // The WAL still holds the erased pages until a checkpoint: copy them into the
-        // database (where secure_delete zeroed them) and empty the log. Busy readers can
-        // delay this; the next automatic checkpoint finishes it.
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
         Ok(Erasure {
             records_erased: rows.len() as u64,
             opt_outs_kept: kept.len(),
+            dedup_keys_erased: dedup.rows_affected(),
+            checkpointed: self.checkpoint_or_warn().await?,
         })
+    }
+}
+
+impl SqliteStore {
+    /// Copies the write-ahead log into the database file and empties it, so that erased
+    /// data (zeroed in the database by `secure_delete`) leaves no copy in the `-wal` file.
+    /// It waits for readers up to the busy timeout; returns `false` when a reader still
+    /// needs the log, so try again once it is done.
+    pub async fn checkpoint(&self) -> Result<bool> {
+        // (busy, pages in the log, pages checkpointed): busy = 1 when a reader blocked it.
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(busy == 0)
+    }
+
+    /// [`checkpoint`](Self::checkpoint) after an erasure. It already waits for readers up to
+    /// the busy timeout; a reader holding on longer is reported, not ignored.
+    async fn checkpoint_or_warn(&self) -> Result<bool> {
+        let done = self.checkpoint().await?;
+        if !done {
+            tracing::warn!("the SQLite write-ahead log still holds erased data: a reader kept it busy");
+        }
+        Ok(done)
     }
 }
 

@@ -574,6 +574,34 @@ pub struct Erasure {
     pub records_erased: u64,
     /// Opt-outs kept in force as tombstones.
     pub opt_outs_kept: usize,
+    /// Deduplication keys naming the address removed from the same database's
+    /// deduplicator (the after-hours reply's, a consent signal's).
+    pub dedup_keys_erased: u64,
+    /// Whether every copy of the erased data is gone from disk. `false` when SQLite could
+    /// not empty its write-ahead log because another connection was reading: call
+    /// [`SqliteStore::checkpoint`](crate::consent::sqlite::SqliteStore::checkpoint) once the
+    /// readers are done (the next automatic checkpoint also finishes it).
+    pub checkpointed: bool,
+}
+
+impl Erasure {
+    /// Nothing erased yet.
+    pub(crate) fn none() -> Self {
+        Self {
+            records_erased: 0,
+            opt_outs_kept: 0,
+            dedup_keys_erased: 0,
+            checkpointed: true,
+        }
+    }
+
+    /// Adds what another erasure did.
+    pub(crate) fn add(&mut self, other: Self) {
+        self.records_erased += other.records_erased;
+        self.opt_outs_kept += other.opt_outs_kept;
+        self.dedup_keys_erased += other.dedup_keys_erased;
+        self.checkpointed &= other.checkpointed;
+    }
 }
 
 /// The GDPR export of one subject: every record with its evidence, as JSON.
@@ -794,6 +822,7 @@ impl ConsentStore for MemoryStore {
         Ok(Erasure {
             records_erased: records.len() as u64,
             opt_outs_kept,
+            ..Erasure::none()
         })
     }
 }

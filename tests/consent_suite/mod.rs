@@ -331,3 +331,40 @@ async fn collect(
         }
     }
 }
+
+/// Erasing a subject also removes the deduplication keys that name its address (the
+/// after-hours reply's, a consent signal's) from the store's own deduplicator, and only
+/// those: a longer number that starts with the same digits keeps its keys.
+pub async fn erasure_reaches_the_deduplicator(store: &dyn ConsentStore, dedup: &dyn Deduplicator) {
+    let s = Subject {
+        channel: "sms".into(),
+        address: "+4917612345678".into(),
+    };
+    store
+        .append(&record(&s, None, ConsentAction::OptIn, 1))
+        .await
+        .unwrap();
+    let keys = [
+        "after-hours:sms:+4917612345678:1764000000000",
+        "whatsapp:+4917612345678:stop:1764000000",
+        "tail:+4917612345678",
+    ];
+    let others = [
+        "after-hours:sms:+49176123456789:1764000000000",
+        "whatsapp:wamid.HBgN4917612345678:",
+    ];
+    for key in keys.iter().chain(&others) {
+        assert!(dedup.first_sighting(key).await.unwrap());
+    }
+    let done = store.erase(&s).await.unwrap();
+    assert_eq!(done.dedup_keys_erased, 3, "{done:?}");
+    for key in keys {
+        assert!(dedup.first_sighting(key).await.unwrap(), "{key} was erased");
+    }
+    for key in others {
+        assert!(
+            !dedup.first_sighting(key).await.unwrap(),
+            "{key} is another person's"
+        );
+    }
+}
