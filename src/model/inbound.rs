@@ -191,6 +191,9 @@ pub struct InboundMessage {
     pub from: Sender,
     /// Which of our numbers or accounts received it (WhatsApp phone number id).
     pub to: Option<String>,
+    /// The group it was sent in (WhatsApp groups); `None` for a 1:1 conversation. Answer a
+    /// group message in the group, not to the person alone.
+    pub group: Option<String>,
     /// When it was sent, in Unix seconds.
     pub timestamp: Option<i64>,
     /// What it contains.
@@ -338,6 +341,8 @@ pub struct StatusUpdate {
     pub status: DeliveryStatus,
     /// The recipient as the provider names them (phone digits or user id). Personal data.
     pub recipient: Option<String>,
+    /// The group the message went to, for a message sent to a group.
+    pub group: Option<String>,
     /// When, in Unix seconds.
     pub timestamp: Option<i64>,
     /// Why it failed, for failures.
@@ -356,6 +361,7 @@ impl fmt::Debug for StatusUpdate {
             .field("message_id", &self.message_id)
             .field("status", &self.status)
             .field("recipient", &self.recipient.as_deref().map(mask))
+            .field("group", &self.group)
             .field("timestamp", &self.timestamp)
             .field("errors", &self.errors)
             .field("pricing", &self.pricing)
@@ -511,6 +517,7 @@ impl InboundMessage {
             id: id.into(),
             from,
             to: None,
+            group: None,
             timestamp: None,
             content,
             reply_to: None,
@@ -542,6 +549,7 @@ impl StatusUpdate {
             message_id: message_id.into(),
             status,
             recipient: None,
+            group: None,
             timestamp: None,
             errors: Vec::new(),
             pricing: None,

@@ -286,6 +286,10 @@ pub struct Location {
     /// Street address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// A link to the place, where an inbound pin carries one (WhatsApp `location.url`).
+    /// Providers take no link on outbound pins, so it is never sent.
+    #[serde(default, skip_serializing)]
+    pub url: Option<String>,
 }
 
 impl Location {
@@ -317,6 +321,7 @@ impl Location {
             longitude,
             name: None,
             address: None,
+            url: None,
         }
     }
 

@@ -226,6 +226,9 @@ pub struct ActivityEvent {
     /// The event, as received.
     #[serde(default)]
     pub payload: Value,
+    /// Objects the event refers to (users, posts, media), as received.
+    #[serde(default)]
+    pub includes: Value,
 }
 
 impl ActivityEvent {
@@ -601,6 +604,7 @@ impl AccountActivity {
             id: event.id.clone(),
             from: self.sender(&message.sender_id),
             to: Some(message.target.recipient_id.clone()),
+            group: None,
             timestamp,
             content,
             reply_to: None,

@@ -346,6 +346,7 @@ impl Notification {
                         .iter()
                         .find(|(k, _)| k == "msisdn")
                         .map(|(_, v)| v.clone()),
+                    group: None,
                     message_id: r.message_id,
                     status,
                     errors,
@@ -362,6 +363,7 @@ impl Notification {
                 },
                 id: sms.message_id,
                 to: sms.to,
+                group: None,
                 content: match (sms.kind.as_deref(), sms.data) {
                     (Some("binary"), Some(data)) => InboundContent::Binary {
                         data: RawBody::new(data),

@@ -19,6 +19,11 @@ pub struct Message {
     pub from: Option<String>,
     /// The sender's business-scoped user id.
     pub from_user_id: Option<String>,
+    /// The sender's parent business-scoped user id (`US.ENT.…`), shared across a business
+    /// portfolio's child accounts.
+    pub from_parent_user_id: Option<String>,
+    /// The group the message was sent in; `None` for a 1:1 chat.
+    pub group_id: Option<String>,
     /// The message id (`wamid.…`).
     pub id: String,
     /// When it was sent, in Unix seconds.
@@ -43,6 +48,7 @@ impl fmt::Debug for Message {
         f.debug_struct("Message")
             .field("from", &self.from.as_deref().map(mask))
             .field("from_user_id", &self.from_user_id)
+            .field("group_id", &self.group_id)
             .field("id", &self.id)
             .field("timestamp", &self.timestamp)
             .field("kind", &self.kind)
@@ -62,6 +68,8 @@ impl Message {
             Err(_) => Self {
                 from: None,
                 from_user_id: None,
+                from_parent_user_id: None,
+                group_id: None,
                 id: String::new(),
                 timestamp: None,
                 kind: String::new(),
@@ -116,6 +124,8 @@ impl Message {
         Self {
             from: f.from,
             from_user_id: f.from_user_id,
+            from_parent_user_id: f.from_parent_user_id,
+            group_id: f.group_id,
             id: f.id,
             timestamp: f.timestamp,
             kind: f.kind,
@@ -134,6 +144,10 @@ pub(super) struct MessageFields {
     from: Option<String>,
     #[serde(default)]
     from_user_id: Option<String>,
+    #[serde(default)]
+    from_parent_user_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::loose::opt_string")]
+    group_id: Option<String>,
     #[serde(default)]
     id: String,
     #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
@@ -432,6 +446,21 @@ pub struct Context {
     /// Whether it was forwarded more than five times.
     #[serde(default)]
     pub frequently_forwarded: Option<bool>,
+    /// The catalog product the person asked about ("Message business" on a product).
+    #[serde(default)]
+    pub referred_product: Option<ReferredProduct>,
+}
+
+/// A catalog product a message refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ReferredProduct {
+    /// The catalog.
+    #[serde(default, deserialize_with = "crate::http::loose::opt_string")]
+    pub catalog_id: Option<String>,
+    /// The product's retailer id in that catalog.
+    #[serde(default, deserialize_with = "crate::http::loose::opt_string")]
+    pub product_retailer_id: Option<String>,
 }
 
 /// The click-to-WhatsApp ad or post a conversation came from.

@@ -320,6 +320,9 @@ pub struct ErrorObject {
     /// Details.
     #[serde(default)]
     pub error_data: Option<ErrorData>,
+    /// Where Meta documents the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
 }
 
 impl fmt::Debug for ErrorObject {
@@ -380,9 +383,16 @@ pub struct UserPreference {
     /// `marketing_messages`.
     #[serde(default)]
     pub category: Option<String>,
-    /// `stop` or `resume`.
+    /// `stop`, `resume`, or `signup` (through a sign-up link).
     #[serde(default)]
     pub value: Option<String>,
+    /// The sign-up link's id, for `signup`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::http::loose::opt_string"
+    )]
+    pub signup_id: Option<String>,
     /// When, in Unix seconds.
     #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
     pub timestamp: Option<i64>,

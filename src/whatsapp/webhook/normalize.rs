@@ -59,10 +59,15 @@ pub(super) fn sender(wa_id: Option<&str>, user_id: Option<&str>, contacts: &[Con
             || (user_id.is_some() && c.user_id.as_deref() == user_id)
     });
     let profile = contact.and_then(|c| c.profile.as_ref());
+    let phone = wa_id.and_then(PhoneNumber::from_digits);
+    // A `from` that is no phone number (a short test id, a group participant id) is still
+    // who wrote: keep it as the provider's id rather than leave the event without a sender.
+    let unparsed_wa_id = wa_id.filter(|_| phone.is_none());
     Sender {
-        phone: wa_id.and_then(PhoneNumber::from_digits),
+        phone,
         user_id: user_id
             .or(contact.and_then(|c| c.user_id.as_deref()))
+            .or(unparsed_wa_id)
             .and_then(|id| UserId::new(id).ok()),
         name: profile.and_then(|p| p.name.clone()),
         username: profile.and_then(|p| p.username.clone()),
@@ -154,6 +159,7 @@ impl Message {
             id: self.id,
             from,
             to,
+            group: self.group_id,
             timestamp: self.timestamp,
             content,
             reply_to,
@@ -176,7 +182,15 @@ impl Status {
             channel: CHANNEL,
             message_id: self.id,
             status,
-            recipient: self.recipient_id.or(self.recipient_user_id),
+            group: self.group_id.or_else(|| {
+                (self.recipient_type.as_deref() == Some("group"))
+                    .then(|| self.recipient_id.clone())
+                    .flatten()
+            }),
+            recipient: self
+                .recipient_participant_id
+                .or(self.recipient_id)
+                .or(self.recipient_user_id),
             timestamp: self.timestamp,
             errors: self
                 .errors

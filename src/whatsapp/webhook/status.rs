@@ -25,6 +25,18 @@ pub struct Status {
     /// The recipient's business-scoped user id.
     #[serde(default)]
     pub recipient_user_id: Option<String>,
+    /// The recipient's parent business-scoped user id.
+    #[serde(default)]
+    pub recipient_parent_user_id: Option<String>,
+    /// `group` when the message went to a group (`recipient_id` is then the group's id).
+    #[serde(default)]
+    pub recipient_type: Option<String>,
+    /// In a group, the participant this status is about.
+    #[serde(default)]
+    pub recipient_participant_id: Option<String>,
+    /// The group, where Meta names it.
+    #[serde(default, deserialize_with = "crate::http::loose::opt_string")]
+    pub group_id: Option<String>,
     /// The `biz_opaque_callback_data` set when sending.
     #[serde(default)]
     pub biz_opaque_callback_data: Option<String>,
@@ -47,6 +59,8 @@ impl fmt::Debug for Status {
             .field("timestamp", &self.timestamp)
             .field("recipient_id", &self.recipient_id.as_deref().map(mask))
             .field("recipient_user_id", &self.recipient_user_id)
+            .field("recipient_type", &self.recipient_type)
+            .field("group_id", &self.group_id)
             .field("biz_opaque_callback_data", &self.biz_opaque_callback_data)
             .field("conversation", &self.conversation)
             .field("pricing", &self.pricing)
