@@ -167,6 +167,44 @@ fn utf8_bodies_and_mms() {
 }
 
 #[test]
+fn a_huge_num_media_is_bounded_by_the_media_present() {
+    let form = signed(
+        INBOUND_URL,
+        &[
+            ("MessageSid", "MM3"),
+            ("From", "+4917612345678"),
+            ("NumMedia", "99999999999"),
+            ("MediaUrl1", "https://x/2"),
+            ("MediaContentType1", "video/mp4"),
+            ("MediaUrl0", "https://x/1"),
+            ("MediaUrl01", "https://x/not-an-index"),
+            ("MediaUrl+2", "https://x/not-an-index"),
+        ],
+    );
+    let body = form.body().to_vec();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Parsed on another thread so that a parser looping over the claimed count fails the
+    // test instead of hanging it.
+    std::thread::spawn(move || tx.send(parse(&body)));
+    let parsed = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("parsing took longer than 10 s");
+    let Ok(Notification::Inbound(sms)) = parsed else {
+        panic!("{parsed:?}")
+    };
+    let media: Vec<(&str, Option<&str>)> = sms
+        .media
+        .iter()
+        .map(|m| (m.url.as_str(), m.content_type.as_deref()))
+        .collect();
+    assert_eq!(media, [("https://x/1", None), ("https://x/2", Some("video/mp4"))]);
+    assert!(matches!(
+        WebhookVerifier::new(TOKEN).handle(&form),
+        Ok(WebhookOutcome::Events(_))
+    ));
+}
+
+#[test]
 fn get_webhooks_sign_the_query() {
     let url = "https://example.com/twilio/sms/inbound?MessageSid=SM9&From=%2B4917612345678&Body=Hi";
     let req = request(Method::GET, url, "", &compute(TOKEN, url, &[]));
