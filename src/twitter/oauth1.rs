@@ -123,7 +123,8 @@ impl Credentials {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let nonce: String = std::iter::repeat_with(fastrand::alphanumeric).take(32).collect();
-        self.sign_with(method, url, form, protocol, &nonce, timestamp).header
+        self.sign_with(method, url, form, protocol, &nonce, timestamp)
+            .header
     }
 
     /// Signs a request with this nonce and timestamp (sans-IO, for tests and replays).
