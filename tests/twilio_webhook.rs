@@ -185,7 +185,9 @@ fn a_huge_num_media_is_bounded_by_the_media_present() {
     let (tx, rx) = std::sync::mpsc::channel();
     // Parsed on another thread so that a parser looping over the claimed count fails the
     // test instead of hanging it.
-    std::thread::spawn(move || tx.send(parse(&body)));
+    std::thread::spawn(move || {
+        let _ = tx.send(parse(&body));
+    });
     let parsed = rx
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("parsing took longer than 10 s");

@@ -416,7 +416,7 @@ mod tests {
         let dm_client = super::super::Client::builder()
             .oauth1(Credentials::consumer("k", "s"))
             .build();
-        let refused = dm_client.err().expect("consumer-only credentials refused");
+        let refused = dm_client.expect_err("consumer-only credentials refused");
         assert!(refused.to_string().contains("access token"), "{refused}");
     }
 
