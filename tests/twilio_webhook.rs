@@ -167,6 +167,92 @@ fn utf8_bodies_and_mms() {
 }
 
 #[test]
+fn a_huge_num_media_is_bounded_by_the_media_present() {
+    let form = signed(
+        INBOUND_URL,
+        &[
+            ("MessageSid", "MM3"),
+            ("From", "+4917612345678"),
+            ("NumMedia", "99999999999"),
+            ("MediaUrl1", "https://x/2"),
+            ("MediaContentType1", "video/mp4"),
+            ("MediaUrl0", "https://x/1"),
+            ("MediaUrl01", "https://x/not-an-index"),
+            ("MediaUrl+2", "https://x/not-an-index"),
+        ],
+    );
+    let body = form.body().to_vec();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Parsed on another thread so that a parser looping over the claimed count fails the
+    // test instead of hanging it.
+    std::thread::spawn(move || {
+        let _ = tx.send(parse(&body));
+    });
+    let parsed = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("parsing took longer than 10 s");
+    let Ok(Notification::Inbound(sms)) = parsed else {
+        panic!("{parsed:?}")
+    };
+    let media: Vec<(&str, Option<&str>)> = sms
+        .media
+        .iter()
+        .map(|m| (m.url.as_str(), m.content_type.as_deref()))
+        .collect();
+    assert_eq!(media, [("https://x/1", None), ("https://x/2", Some("video/mp4"))]);
+    assert!(matches!(
+        WebhookVerifier::new(TOKEN).handle(&form),
+        Ok(WebhookOutcome::Events(_))
+    ));
+}
+
+#[test]
+fn webhooks_signed_with_hmac_sha256_by_a_rule_and_with_sha1_by_default() {
+    let params = [
+        ("MessageSid", "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("From", "+4917612345678"),
+        ("Body", "Hallo"),
+        ("NumMedia", "0"),
+    ];
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let verifier =
+        WebhookVerifier::from_validator(SignatureValidator::new(TOKEN).with_shared_key("shared-key-secret"));
+    // HMAC-SHA256 with the shared key (computed independently with Python's hmac).
+    let mut sha256 = request(
+        Method::POST,
+        INBOUND_URL,
+        &body,
+        "wP++FetglUEZAMcdKO8ELBGmQV+FGTglPx4w+7QQPQ4=",
+    );
+    let mut headers = sha256.headers().clone();
+    headers.insert(
+        "x-twilio-webhooks-signature-settings",
+        "key=KS00000000000000000000000000000000,algorithm=HMAC_SHA256"
+            .parse()
+            .unwrap(),
+    );
+    sha256 = WebhookRequest::new(Method::POST, INBOUND_URL, headers.clone(), body.clone());
+    assert!(matches!(verifier.handle(&sha256), Ok(WebhookOutcome::Events(_))));
+    // The same request signed the default way.
+    assert!(matches!(
+        verifier.handle(&signed(INBOUND_URL, &params)),
+        Ok(WebhookOutcome::Events(_))
+    ));
+    // A SHA-1 signature under a SHA-256 announcement is refused.
+    headers.insert(
+        "x-twilio-signature",
+        compute(TOKEN, INBOUND_URL, &params).parse().unwrap(),
+    );
+    let downgraded = WebhookRequest::new(Method::POST, INBOUND_URL, headers, body);
+    assert!(matches!(
+        verifier.handle(&downgraded),
+        Err(WebhookError::MalformedSignature { .. })
+    ));
+}
+
+#[test]
 fn get_webhooks_sign_the_query() {
     let url = "https://example.com/twilio/sms/inbound?MessageSid=SM9&From=%2B4917612345678&Body=Hi";
     let req = request(Method::GET, url, "", &compute(TOKEN, url, &[]));

@@ -224,12 +224,17 @@ pub fn normalize(text: &str) -> Cow<'_, str> {
     if simple {
         return Cow::Borrowed(trimmed);
     }
-    let mut out = String::with_capacity(trimmed.len());
-    for word in trimmed.split_whitespace() {
+    // Lower-case first, trim after: lower-casing can add characters that trimming removes
+    // (`İ` becomes `i` + U+0307 COMBINING DOT ABOVE), and trimming only after keeps the
+    // result a fixed point, so normalising twice changes nothing.
+    let lowered: String = trimmed.chars().flat_map(char::to_lowercase).collect();
+    let lowered = lowered.trim_matches(|c: char| !c.is_alphanumeric());
+    let mut out = String::with_capacity(lowered.len());
+    for word in lowered.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        out.push_str(word);
     }
     Cow::Owned(out)
 }
@@ -320,7 +325,32 @@ mod tests {
         assert_eq!(k.classify("STOP"), None);
     }
 
+    #[test]
+    fn normalizing_twice_changes_nothing_for_special_casings() {
+        // `İ` lower-cases to `i` + U+0307, which the trim would remove on a second pass.
+        assert_eq!(normalize("İ"), "i");
+        assert_eq!(normalize(&normalize("İ")), "i");
+        assert_eq!(normalize("İSTANBUL"), "i\u{307}stanbul");
+        assert_eq!(normalize(&normalize("İSTANBUL")), "i\u{307}stanbul");
+        // Every character that lower-casing changes, alone and between letters.
+        let changed = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| c.to_lowercase().ne([c]));
+        for c in changed {
+            for text in [c.to_string(), format!("a{c}b")] {
+                let once = normalize(&text).into_owned();
+                assert_eq!(normalize(&once), once, "U+{:04X}", u32::from(c));
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn normalizing_special_casings_is_idempotent(text in "[İIıiΣσςẞßﬁǅ\u{307}\u{301} !.a-zA-Z]{0,40}") {
+            let once = normalize(&text).into_owned();
+            prop_assert_eq!(normalize(&once).into_owned(), once);
+        }
+
         #[test]
         fn normalizing_is_idempotent_and_never_panics(text in "\\PC{0,80}") {
             let once = normalize(&text).into_owned();

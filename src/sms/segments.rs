@@ -217,6 +217,11 @@ impl SmartEncoded<'_> {
 /// full-width forms) with their GSM-7 equivalents, like Twilio's Smart Encoding, and says
 /// what it changed. Opt-in: the text changes.
 ///
+/// All or nothing: the replacements are applied only when they make the whole text GSM-7
+/// in no more segments. A text that needs UCS-2 anyway (an emoji, a script outside GSM-7),
+/// or that the longer replacements (`…` → `...`) would make cost more, comes back unchanged:
+/// it would only look different.
+///
 /// ```
 /// use switchboard::sms::segments::smart_encode;
 ///
@@ -247,7 +252,16 @@ pub fn smart_encode(text: &str) -> SmartEncoded<'_> {
             None => out.push(c),
         }
     }
-    let segments_after = analyze(&out).segments;
+    let after = analyze(&out);
+    if after.encoding == Encoding::Ucs2 || after.segments > segments_before {
+        return SmartEncoded {
+            text: Cow::Borrowed(text),
+            replaced: Vec::new(),
+            segments_before,
+            segments_after: segments_before,
+        };
+    }
+    let segments_after = after.segments;
     SmartEncoded {
         text: Cow::Owned(out),
         replaced,
@@ -263,7 +277,9 @@ fn look_alike(c: char) -> Option<&'static str> {
         '‘' | '’' | '‚' | '‛' | 'ʻ' | 'ˈ' | 'ʼ' | '′' | '´' | '`' | '＇' => "'",
         '‐' | '‑' | '‒' | '–' | '—' | '―' | '⁃' | '−' | '﹣' | '－' => "-",
         '\u{00A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => " ",
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => "",
+        // Not U+200D (zero-width joiner): it joins emoji sequences (👩‍👩‍👧‍👦, 🏳️‍🌈) and has
+        // no entry in Twilio's table either.
+        '\u{200B}' | '\u{200C}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => "",
         '…' => "...",
         '‹' => "<",
         '›' => ">",
@@ -396,7 +412,36 @@ mod tests {
         assert_eq!(smart_encode("ＡＢＣ\u{00A0}½").text, "ABC 1/2");
     }
 
+    #[test]
+    fn smart_encoding_keeps_joined_emoji_and_text_that_stays_ucs2() {
+        for text in [
+            "„Familie“ 👩\u{200D}👩\u{200D}👧\u{200D}👦 – bis bald…",
+            "Pride 🏳\u{FE0F}\u{200D}🌈\u{00A0}!",
+            "„Привет“ – до встречи",
+            "a\u{200D}b",
+            "…".repeat(67).as_str(),
+        ] {
+            let s = smart_encode(text);
+            assert_eq!(s.text, text);
+            assert!(matches!(s.text, Cow::Borrowed(_)), "{text:?}");
+            assert!(s.replaced.is_empty(), "{text:?}");
+            assert_eq!(s.segments_after, s.segments_before);
+        }
+        // Once the text becomes GSM-7, every look-alike is replaced.
+        assert_eq!(smart_encode("„Hallo“\u{200B} – ok").text, "\"Hallo\" - ok");
+    }
+
     proptest! {
+        #[test]
+        fn smart_encoding_gives_gsm7_or_the_text_unchanged(text in "[a-z „“–…\u{00A0}\u{200B}\u{200D}😀ú]{0,200}") {
+            let s = smart_encode(&text);
+            if s.text != text {
+                prop_assert_eq!(analyze(&s.text).encoding, Encoding::Gsm7);
+                prop_assert!(s.segments_after <= s.segments_before);
+            }
+            prop_assert_eq!(s.text.contains('\u{200D}'), text.contains('\u{200D}'));
+        }
+
         #[test]
         fn parts_rejoin_fit_and_match_the_count(text in "\\PC{0,400}|[a-z€\\[\\]😀ä ]{0,400}") {
             let a = analyze(&text);

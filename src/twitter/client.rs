@@ -529,6 +529,11 @@ impl ClientBuilder {
         let auth = self.auth.ok_or_else(|| {
             Error::config("X DMs need user credentials: `.oauth1(Credentials)` or `.oauth2(UserSession)`")
         })?;
+        if matches!(&auth, Auth::OAuth1(credentials) if !credentials.has_token()) {
+            return Err(Error::config(
+                "X DMs need a user's access token: `Credentials::consumer` only signs app requests",
+            ));
+        }
         let base = self.base_url.trim_end_matches('/').to_owned();
         Url::parse(&base).map_err(|_| Error::config("invalid base URL"))?;
         if let Some(id) = &self.user_id {

@@ -1,5 +1,7 @@
-//! OAuth 1.0a user context (HMAC-SHA1), exactly as X documents it: the query and
-//! form parameters are signed, a JSON body is not (RFC 5849 §3.4.1.3.1).
+//! OAuth 1.0a (HMAC-SHA1), exactly as X documents it: the query and form parameters are
+//! signed, a JSON body is not (RFC 5849 §3.4.1.3.1). User context signs with an access
+//! token; [`Credentials::consumer`] signs without one (app requests and the request-token
+//! step, with [`Protocol::Callback`]): no `oauth_token`, signing key `consumer_secret&`.
 //!
 //! [`Credentials::sign`] is sans-IO and takes the nonce and timestamp, so the official
 //! "Creating a signature" example is a unit test; [`Credentials::authorization`] picks a
@@ -14,14 +16,36 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use url::Url;
 
-/// An app's consumer key and secret with a user's access token and secret. `Debug` shows
-/// none of them.
+/// An app's consumer key and secret, with a user's access token and secret or without a
+/// token. `Debug` shows none of them.
 #[derive(Clone)]
 pub struct Credentials {
     consumer_key: String,
     consumer_secret: String,
-    token: String,
+    /// `None` for requests without a token: the signing key's token part is then empty.
+    token: Option<String>,
     token_secret: String,
+    /// Whether `oauth_version="1.0"` is sent; RFC 5849 makes it optional, X sends it.
+    version: bool,
+}
+
+/// A protocol parameter of the token steps, signed and sent in the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol<'a> {
+    /// `oauth_callback`: where the user returns, or `oob` (request-token step).
+    Callback(&'a str),
+    /// `oauth_verifier`: the code the callback carried (access-token step).
+    Verifier(&'a str),
+}
+
+impl Protocol<'_> {
+    fn pair(&self) -> (&'static str, &str) {
+        match *self {
+            Self::Callback(url) => ("oauth_callback", url),
+            Self::Verifier(code) => ("oauth_verifier", code),
+        }
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -42,9 +66,37 @@ impl Credentials {
         Self {
             consumer_key: consumer_key.into(),
             consumer_secret: consumer_secret.into(),
-            token: token.into(),
+            token: Some(token.into()),
             token_secret: token_secret.into(),
+            version: true,
         }
+    }
+
+    /// The app's consumer key and secret alone, for requests without an access token: the
+    /// request-token step (`POST /oauth/request_token` with [`Protocol::Callback`]) and
+    /// app-level calls. No `oauth_token` is sent and the signing key is `consumer_secret&`.
+    /// DMs need a user's token: [`Client`](super::Client) refuses these credentials.
+    pub fn consumer(consumer_key: impl Into<String>, consumer_secret: impl Into<String>) -> Self {
+        Self {
+            consumer_key: consumer_key.into(),
+            consumer_secret: consumer_secret.into(),
+            token: None,
+            token_secret: String::new(),
+            version: true,
+        }
+    }
+
+    /// Leaves out `oauth_version`, which RFC 5849 makes optional, for servers that sign
+    /// without it (X sends it, the default).
+    #[must_use]
+    pub fn without_version(mut self) -> Self {
+        self.version = false;
+        self
+    }
+
+    /// Whether these credentials carry an access token (user context).
+    pub(crate) fn has_token(&self) -> bool {
+        self.token.is_some()
     }
 
     /// The consumer secret, which also signs webhooks.
@@ -55,11 +107,24 @@ impl Credentials {
     /// The `Authorization` header for a request, with a fresh nonce and the current time.
     /// `form` holds the decoded parameters of a form-encoded body (empty for JSON).
     pub fn authorization(&self, method: &http::Method, url: &Url, form: &[(&str, &str)]) -> String {
+        self.authorization_with(method, url, form, &[])
+    }
+
+    /// [`authorization`](Self::authorization) with protocol parameters of the token steps
+    /// (`oauth_callback`, `oauth_verifier`).
+    pub fn authorization_with(
+        &self,
+        method: &http::Method,
+        url: &Url,
+        form: &[(&str, &str)],
+        protocol: &[Protocol<'_>],
+    ) -> String {
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let nonce: String = std::iter::repeat_with(fastrand::alphanumeric).take(32).collect();
-        self.sign(method, url, form, &nonce, timestamp).header
+        self.sign_with(method, url, form, protocol, &nonce, timestamp)
+            .header
     }
 
     /// Signs a request with this nonce and timestamp (sans-IO, for tests and replays).
@@ -71,15 +136,33 @@ impl Credentials {
         nonce: &str,
         timestamp: u64,
     ) -> Signed {
+        self.sign_with(method, url, form, &[], nonce, timestamp)
+    }
+
+    /// [`sign`](Self::sign) with protocol parameters of the token steps.
+    pub fn sign_with(
+        &self,
+        method: &http::Method,
+        url: &Url,
+        form: &[(&str, &str)],
+        protocol: &[Protocol<'_>],
+        nonce: &str,
+        timestamp: u64,
+    ) -> Signed {
         let timestamp = timestamp.to_string();
-        let oauth = [
+        let mut oauth: Vec<(&str, &str)> = vec![
             ("oauth_consumer_key", self.consumer_key.as_str()),
             ("oauth_nonce", nonce),
             ("oauth_signature_method", "HMAC-SHA1"),
             ("oauth_timestamp", timestamp.as_str()),
-            ("oauth_token", self.token.as_str()),
-            ("oauth_version", "1.0"),
         ];
+        if let Some(token) = &self.token {
+            oauth.push(("oauth_token", token.as_str()));
+        }
+        if self.version {
+            oauth.push(("oauth_version", "1.0"));
+        }
+        oauth.extend(protocol.iter().map(Protocol::pair));
         let query: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -111,7 +194,7 @@ impl Credentials {
         let mut mac = Hmac::<Sha1>::new_from_slice(key.as_bytes()).expect("HMAC accepts keys of any length");
         mac.update(base_string.as_bytes());
         let signature = BASE64.encode(mac.finalize().into_bytes());
-        let mut fields: Vec<(&str, &str)> = oauth.to_vec();
+        let mut fields = oauth;
         fields.push(("oauth_signature", signature.as_str()));
         fields.sort();
         let header = format!(
@@ -247,6 +330,94 @@ mod tests {
                 .contains("dm_event.fields%3Dcreated_at%252Csender_id")
         );
         assert_eq!(list.signature, "tmMZ/OuJ3nSYkPFCevAwhDz0XFo=");
+    }
+
+    /// RFC 5849 §1.2: the printer-and-photos example, which sends no `oauth_version`.
+    fn rfc_consumer() -> Credentials {
+        Credentials::consumer("dpf43f3p2l4k3l03", "kd94hf93k423kf44").without_version()
+    }
+
+    #[test]
+    fn rfc_5849_temporary_credentials_are_signed_without_a_token() {
+        let signed = rfc_consumer().sign_with(
+            &http::Method::POST,
+            &Url::parse("https://photos.example.net/initiate").unwrap(),
+            &[],
+            &[Protocol::Callback("http://printer.example.com/ready")],
+            "wIjqoS",
+            137_131_200,
+        );
+        assert_eq!(
+            signed.base_string,
+            "POST&https%3A%2F%2Fphotos.example.net%2Finitiate&oauth_callback%3Dhttp%253A%252F%252Fprinter.example.com%252Fready%26oauth_consumer_key%3Ddpf43f3p2l4k3l03%26oauth_nonce%3DwIjqoS%26oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D137131200"
+        );
+        assert_eq!(signed.signature, "74KNZJeDHnMBp0EMJ9ZHt/XKycU=");
+        assert!(!signed.header.contains("oauth_token"), "{}", signed.header);
+        assert!(
+            signed
+                .header
+                .contains(r#"oauth_callback="http%3A%2F%2Fprinter.example.com%2Fready""#)
+        );
+    }
+
+    #[test]
+    fn rfc_5849_token_and_resource_requests() {
+        let token = Credentials::new(
+            "dpf43f3p2l4k3l03",
+            "kd94hf93k423kf44",
+            "hh5s93j4hdidpola",
+            "hdhd0244k9j7ao03",
+        )
+        .without_version()
+        .sign_with(
+            &http::Method::POST,
+            &Url::parse("https://photos.example.net/token").unwrap(),
+            &[],
+            &[Protocol::Verifier("hfdp7dh39dks9884")],
+            "walatlh",
+            137_131_201,
+        );
+        assert_eq!(token.signature, "gKgrFCywp7rO0OXSjdot/IHF7IU=");
+        let photo = Credentials::new(
+            "dpf43f3p2l4k3l03",
+            "kd94hf93k423kf44",
+            "nnch734d00sl2jdk",
+            "pfkkdhi9sl3r4s00",
+        )
+        .without_version()
+        .sign(
+            &http::Method::GET,
+            &Url::parse("http://photos.example.net/photos?file=vacation.jpg&size=original").unwrap(),
+            &[],
+            "chapoH",
+            137_131_202,
+        );
+        assert_eq!(photo.signature, "MdpQcU8iPSUjWoN/UDMsK2sui9I=");
+    }
+
+    #[test]
+    fn x_request_token_step_sends_the_version_and_no_token() {
+        // The RFC example as X signs it, with `oauth_version="1.0"` (value computed
+        // independently with Python's hmac).
+        let signed = Credentials::consumer("dpf43f3p2l4k3l03", "kd94hf93k423kf44").sign_with(
+            &http::Method::POST,
+            &Url::parse("https://photos.example.net/initiate").unwrap(),
+            &[],
+            &[Protocol::Callback("http://printer.example.com/ready")],
+            "wIjqoS",
+            137_131_200,
+        );
+        assert!(signed.base_string.ends_with("%26oauth_version%3D1.0"));
+        assert_eq!(signed.signature, "msrTmwtDEKqeVXeJaufuiXOpbJI=");
+        assert!(!signed.header.contains("oauth_token"));
+        assert!(!Credentials::consumer("k", "s").has_token());
+        assert!(docs_credentials().has_token());
+        // DMs are user context: a client with consumer-only credentials is refused.
+        let dm_client = super::super::Client::builder()
+            .oauth1(Credentials::consumer("k", "s"))
+            .build();
+        let refused = dm_client.expect_err("consumer-only credentials refused");
+        assert!(refused.to_string().contains("access token"), "{refused}");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! let hook = StandardWebhook::new("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?;
 //! let at = UNIX_EPOCH + Duration::from_secs(1_649_367_553);
 //! let body = br#"{"email":"test@example.com","username":"test_user"}"#;
-//! let headers = hook.headers("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", at, body);
+//! let headers = hook.headers("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", at, body)?;
 //! let verified = hook.verify_at(&headers, body, at)?;
 //! assert_eq!(verified.id, "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -26,7 +26,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderMap, HeaderValue};
 
 use super::{Secrets, WebhookError, hmac_sha256};
-use crate::error::{Error, Result};
+use crate::error::{Error, Problem, Result, ValidationError};
 
 /// The message id header.
 pub const ID_HEADER: &str = "webhook-id";
@@ -109,7 +109,15 @@ impl StandardWebhook {
                 .to_str()
                 .map_err(|_| WebhookError::MalformedSignature { header: name })
         };
-        let id = header(ID_HEADER)?;
+        // The id's raw bytes, as UTF-8: a signer may use any character (`msg_ü`), and a
+        // header value carries bytes beyond ASCII that `HeaderValue::to_str` refuses.
+        let id = headers
+            .get(ID_HEADER)
+            .ok_or(WebhookError::MissingSignature { header: ID_HEADER })
+            .and_then(|v| {
+                std::str::from_utf8(v.as_bytes())
+                    .map_err(|_| WebhookError::MalformedSignature { header: ID_HEADER })
+            })?;
         let timestamp_text = header(TIMESTAMP_HEADER)?;
         let signatures = header(SIGNATURE_HEADER)?;
         let timestamp: i64 = timestamp_text
@@ -151,25 +159,46 @@ impl StandardWebhook {
     }
 
     /// The `webhook-signature` value (`v1,<base64>`) for this message, with the first secret.
-    pub fn sign(&self, id: &str, timestamp: SystemTime, body: &[u8]) -> String {
+    ///
+    /// Refuses (with a validation error on `webhook-id`) an id that the `webhook-id` header
+    /// cannot carry unchanged: empty, with a control character (tab, line break…), or with a
+    /// leading or trailing space, which HTTP strips. Every id accepted here verifies.
+    pub fn sign(&self, id: &str, timestamp: SystemTime, body: &[u8]) -> Result<String> {
+        check_id(id)?;
         let ts = unix_seconds(timestamp).to_string();
         let key = self.secrets.iter().next().expect("constructed with a secret");
         let mac = hmac_sha256(key, &[id.as_bytes(), b".", ts.as_bytes(), b".", body]);
-        format!("v1,{}", BASE64.encode(mac))
+        Ok(format!("v1,{}", BASE64.encode(mac)))
     }
 
-    /// The three headers for re-emitting `body` as a Standard Webhook.
-    ///
-    /// # Panics
-    /// If `id` contains characters not allowed in a header value.
-    pub fn headers(&self, id: &str, timestamp: SystemTime, body: &[u8]) -> HeaderMap {
+    /// The three headers for re-emitting `body` as a Standard Webhook; refuses the ids
+    /// [`sign`](Self::sign) refuses.
+    pub fn headers(&self, id: &str, timestamp: SystemTime, body: &[u8]) -> Result<HeaderMap> {
+        let signature = self.sign(id, timestamp, body)?;
+        let value = |s: String| {
+            HeaderValue::try_from(s)
+                .map_err(|_| ValidationError::new(ID_HEADER, Problem::Invalid("not a header value".into())))
+        };
         let mut headers = HeaderMap::with_capacity(3);
-        let value = |s: String| HeaderValue::try_from(s).expect("webhook id must be a valid header value");
-        headers.insert(ID_HEADER, value(id.to_owned()));
-        headers.insert(TIMESTAMP_HEADER, value(unix_seconds(timestamp).to_string()));
-        headers.insert(SIGNATURE_HEADER, value(self.sign(id, timestamp, body)));
-        headers
+        headers.insert(ID_HEADER, value(id.to_owned())?);
+        headers.insert(TIMESTAMP_HEADER, value(unix_seconds(timestamp).to_string())?);
+        headers.insert(SIGNATURE_HEADER, value(signature)?);
+        Ok(headers)
     }
+}
+
+/// Whether `id` survives the trip through a `webhook-id` header byte for byte.
+fn check_id(id: &str) -> Result<(), ValidationError> {
+    let problem = if id.is_empty() {
+        Problem::Empty
+    } else if id.chars().any(char::is_control) {
+        Problem::Invalid("must not contain control characters".into())
+    } else if id.starts_with(' ') || id.ends_with(' ') {
+        Problem::Invalid("must not start or end with a space".into())
+    } else {
+        return Ok(());
+    };
+    Err(ValidationError::new(ID_HEADER, problem))
 }
 
 fn unix_seconds(at: SystemTime) -> i64 {
@@ -213,7 +242,7 @@ mod tests {
     #[test]
     fn the_spec_known_answer_vector() {
         let hook = StandardWebhook::new(SECRET).unwrap();
-        assert_eq!(hook.sign(ID, at(TS), BODY), SIGNATURE);
+        assert_eq!(hook.sign(ID, at(TS), BODY).unwrap(), SIGNATURE);
         let verified = hook.verify_at(&headers(SIGNATURE, TS), BODY, at(TS)).unwrap();
         assert_eq!(
             verified,
@@ -275,6 +304,24 @@ mod tests {
             hook.verify_at(&bad_ts, BODY, at(TS)),
             Err(WebhookError::MalformedSignature { .. })
         ));
+    }
+
+    #[test]
+    fn non_ascii_ids_round_trip_and_untransportable_ids_are_refused() {
+        let hook = StandardWebhook::new(SECRET).unwrap();
+        for id in ["msg_ü", "msg_日本語_🦀", "a b", "\u{00A0}x\u{00A0}"] {
+            let headers = hook.headers(id, at(TS), BODY).unwrap();
+            let verified = hook.verify_at(&headers, BODY, at(TS)).unwrap();
+            assert_eq!(verified.id, id);
+        }
+        for id in ["", "a\nb", "a\tb", "a\u{7F}", "a\u{85}b", " a", "a "] {
+            let refused = hook.headers(id, at(TS), BODY).unwrap_err();
+            assert!(
+                matches!(refused.kind(), crate::error::ErrorKind::Validation(v) if v.field == ID_HEADER),
+                "{id:?}: {refused}"
+            );
+            assert!(hook.sign(id, at(TS), BODY).is_err(), "{id:?}");
+        }
     }
 
     #[test]

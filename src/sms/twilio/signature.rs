@@ -3,6 +3,12 @@
 //! no separators). JSON webhooks instead carry a `bodySHA256` query parameter, the hex
 //! SHA-256 of the body, and sign the URL alone.
 //!
+//! When a Webhooks Rule matches the URL, Twilio signs the same string with the rule's
+//! SharedKey and algorithm instead (HMAC-SHA256 or HMAC-SHA1), and says so in
+//! `X-Twilio-Webhooks-Signature-Settings: key=…,algorithm=HMAC_SHA256`. With that header
+//! only the shared keys ([`SignatureValidator::with_shared_key`]) and only the named
+//! algorithm are tried: a SHA-1 signature never passes where SHA-256 is announced.
+//!
 //! Twilio is inconsistent about ports, so, like the official validators, a signature over
 //! the URL with or without the default port is accepted, and `'` and `%27` in the query are
 //! tried both ways. The URL must be the public one Twilio called: pass it in, never rebuild
@@ -22,6 +28,45 @@ use crate::webhook::{Secrets, WebhookError, WebhookRequest};
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
 
+/// The header naming the shared key and algorithm when a Webhooks Rule signed the request.
+pub const SETTINGS_HEADER: &str = "x-twilio-webhooks-signature-settings";
+
+/// The HMAC a signature is made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// HMAC-SHA1 (20 bytes): the default, with the auth token.
+    HmacSha1,
+    /// HMAC-SHA256 (32 bytes): with a Webhooks Rule's shared key.
+    HmacSha256,
+}
+
+impl Algorithm {
+    /// The algorithm named in a `X-Twilio-Webhooks-Signature-Settings` value
+    /// (`key=…,algorithm=HMAC_SHA256`), or `None` if it names none or an unknown one.
+    pub fn from_settings(settings: &str) -> Option<Self> {
+        let mut named = settings
+            .split(',')
+            .filter_map(|field| field.split_once('='))
+            .filter(|(name, _)| name.trim().eq_ignore_ascii_case("algorithm"))
+            .map(|(_, value)| value.trim());
+        let algorithm = match named.next()? {
+            a if a.eq_ignore_ascii_case("HMAC_SHA256") => Self::HmacSha256,
+            a if a.eq_ignore_ascii_case("HMAC_SHA1") => Self::HmacSha1,
+            _ => return None,
+        };
+        // Two algorithm fields are ambiguous: refuse rather than pick one.
+        named.next().is_none().then_some(algorithm)
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Self::HmacSha1 => 20,
+            Self::HmacSha256 => 32,
+        }
+    }
+}
+
 /// The signature Twilio computes for `url` and form `params`, Base64-encoded: for tests and
 /// for replaying a webhook against your own endpoint.
 ///
@@ -35,11 +80,41 @@ pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
 ///     "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
 /// ```
 pub fn compute(auth_token: &str, url: &str, params: &[(&str, &str)]) -> String {
-    BASE64.encode(mac(auth_token.as_bytes(), url, params).finalize().into_bytes())
+    compute_with(Algorithm::HmacSha1, auth_token, url, params)
 }
 
-fn mac<K: AsRef<str>, V: AsRef<str>>(key: &[u8], url: &str, params: &[(K, V)]) -> Hmac<Sha1> {
-    let mut mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC accepts keys of any length");
+/// [`compute`] with another algorithm and key: a Webhooks Rule's shared key and its
+/// algorithm.
+pub fn compute_with(algorithm: Algorithm, key: &str, url: &str, params: &[(&str, &str)]) -> String {
+    BASE64.encode(match algorithm {
+        Algorithm::HmacSha1 => mac::<Hmac<Sha1>, _, _>(key.as_bytes(), url, params)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        Algorithm::HmacSha256 => mac::<Hmac<Sha256>, _, _>(key.as_bytes(), url, params)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+    })
+}
+
+/// Whether `signature` is `algorithm`'s HMAC with `key` over `url` and `params`.
+fn matches<K: AsRef<str>, V: AsRef<str>>(
+    algorithm: Algorithm,
+    key: &[u8],
+    url: &str,
+    params: &[(K, V)],
+    signature: &[u8],
+) -> bool {
+    match algorithm {
+        Algorithm::HmacSha1 => mac::<Hmac<Sha1>, _, _>(key, url, params).verify_slice(signature),
+        Algorithm::HmacSha256 => mac::<Hmac<Sha256>, _, _>(key, url, params).verify_slice(signature),
+    }
+    .is_ok()
+}
+
+fn mac<M: Mac + KeyInit, K: AsRef<str>, V: AsRef<str>>(key: &[u8], url: &str, params: &[(K, V)]) -> M {
+    let mut mac = <M as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(url.as_bytes());
     // Sorted by name, then value; a repeated name+value pair counts once, as in the
     // official validators.
@@ -53,11 +128,12 @@ fn mac<K: AsRef<str>, V: AsRef<str>>(key: &[u8], url: &str, params: &[(K, V)]) -
     mac
 }
 
-/// Verifies Twilio signatures with the primary and, during rotation, secondary auth token.
-/// `Debug` shows neither.
+/// Verifies Twilio signatures with the primary and, during rotation, secondary auth token,
+/// and with the shared keys of Webhooks Rules. `Debug` shows none of them.
 #[derive(Debug, Clone, Default)]
 pub struct SignatureValidator {
     tokens: Secrets,
+    shared_keys: Secrets,
 }
 
 impl SignatureValidator {
@@ -74,10 +150,29 @@ impl SignatureValidator {
         self
     }
 
+    /// Also accepts requests a Webhooks Rule signed with this shared key (the SharedKey
+    /// secret, used only when `X-Twilio-Webhooks-Signature-Settings` is present).
+    #[must_use]
+    pub fn with_shared_key(mut self, secret: &str) -> Self {
+        self.shared_keys.push(secret.as_bytes());
+        self
+    }
+
     /// Verifies a request: the `X-Twilio-Signature` over the request's URL and either its
-    /// form parameters or, for JSON bodies, the `bodySHA256` query parameter.
+    /// form parameters or, for JSON bodies, the `bodySHA256` query parameter. With
+    /// `X-Twilio-Webhooks-Signature-Settings`, only the shared keys and the algorithm it
+    /// names are tried; without it, only the auth tokens and HMAC-SHA1.
     pub fn verify(&self, request: &WebhookRequest) -> Result<(), WebhookError> {
-        if self.tokens.is_empty() {
+        let (algorithm, keys) = match request.header(SETTINGS_HEADER) {
+            None => (Algorithm::HmacSha1, &self.tokens),
+            Some(settings) => (
+                Algorithm::from_settings(settings).ok_or(WebhookError::MalformedSignature {
+                    header: SETTINGS_HEADER,
+                })?,
+                &self.shared_keys,
+            ),
+        };
+        if keys.is_empty() {
             return Err(WebhookError::NotConfigured);
         }
         let header = request
@@ -85,10 +180,11 @@ impl SignatureValidator {
             .ok_or(WebhookError::MissingSignature {
                 header: SIGNATURE_HEADER,
             })?;
+        // The length must be the announced algorithm's: no downgrade to SHA-1.
         let signature = BASE64
             .decode(header.trim())
             .ok()
-            .filter(|s| s.len() == 20)
+            .filter(|s| s.len() == algorithm.len())
             .ok_or(WebhookError::MalformedSignature {
                 header: SIGNATURE_HEADER,
             })?;
@@ -106,9 +202,8 @@ impl SignatureValidator {
             None => Vec::new(),
         };
         let matches = url_variants(request.url()).iter().any(|url| {
-            self.tokens
-                .iter()
-                .any(|token| mac(token, url, &params).verify_slice(&signature).is_ok())
+            keys.iter()
+                .any(|key| matches(algorithm, key, url, &params, &signature))
         });
         if matches {
             Ok(())
@@ -335,6 +430,83 @@ mod tests {
             utf8,
             "/qsAXeZv/PS7mGx5HgyXqE6jQZ8="
         ));
+    }
+
+    fn with_settings(signature: &str, settings: &str) -> WebhookRequest {
+        let mut headers = HeaderMap::new();
+        headers.insert(SIGNATURE_HEADER, signature.parse().unwrap());
+        headers.insert(SETTINGS_HEADER, settings.parse().unwrap());
+        WebhookRequest::new(Method::POST, U, headers, form(&P))
+    }
+
+    #[test]
+    fn hmac_sha256_from_a_webhooks_rule_and_no_downgrade() {
+        // T1's URL and parameters signed with a shared key (computed independently with
+        // Python's hmac): SHA-256 and SHA-1.
+        let sha256 = "E5VnwNBwyz0tCHTP5Dkbb6TefPRbPKoGqFaaypGFqwI=";
+        let sha1 = "JZ3+sKp4qI8PcVObzMqSfc13Puc=";
+        assert_eq!(
+            compute_with(Algorithm::HmacSha256, "shared-key-secret", U, &P),
+            sha256
+        );
+        assert_eq!(
+            compute_with(Algorithm::HmacSha1, "shared-key-secret", U, &P),
+            sha1
+        );
+        let v = SignatureValidator::new("12345").with_shared_key("shared-key-secret");
+        let rule = "key=KS00000000000000000000000000000000,algorithm=HMAC_SHA256";
+        assert_eq!(v.verify(&with_settings(sha256, rule)), Ok(()));
+        assert_eq!(
+            v.verify(&with_settings(sha1, "key=KS1,algorithm=HMAC_SHA1")),
+            Ok(())
+        );
+        // Without the header, SHA-1 with the auth token, as always.
+        assert!(
+            v.verify(&request(
+                Method::POST,
+                U,
+                form(&P),
+                "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+            ))
+            .is_ok()
+        );
+        // SHA-256 announced: a SHA-1 signature (with either key) is refused, never tried.
+        let malformed = Err(WebhookError::MalformedSignature {
+            header: SIGNATURE_HEADER,
+        });
+        assert_eq!(v.verify(&with_settings(sha1, rule)), malformed);
+        assert_eq!(
+            v.verify(&with_settings("RSOYDt4T1cUTdK1PDd93/VVr8B8=", rule)),
+            malformed
+        );
+        // A SHA-256 signature without the header is not SHA-1 either.
+        assert_eq!(v.verify(&request(Method::POST, U, form(&P), sha256)), malformed);
+        // The shared key, not the auth token, signs under a rule.
+        let token_sha256 = compute_with(Algorithm::HmacSha256, "12345", U, &P);
+        assert_eq!(
+            v.verify(&with_settings(&token_sha256, rule)),
+            Err(WebhookError::SignatureMismatch)
+        );
+        // An unknown or ambiguous algorithm is refused; no shared key configured is a
+        // configuration error, not a fallback to the auth token.
+        for settings in [
+            "key=KS1,algorithm=HMAC_MD5",
+            "key=KS1",
+            "algorithm=HMAC_SHA1,algorithm=HMAC_SHA256",
+        ] {
+            assert_eq!(
+                v.verify(&with_settings(sha256, settings)),
+                Err(WebhookError::MalformedSignature {
+                    header: SETTINGS_HEADER
+                }),
+                "{settings}"
+            );
+        }
+        assert_eq!(
+            SignatureValidator::new("12345").verify(&with_settings(sha256, rule)),
+            Err(WebhookError::NotConfigured)
+        );
+        assert!(!format!("{v:?}").contains("shared-key-secret"));
     }
 
     #[test]

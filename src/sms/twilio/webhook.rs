@@ -244,14 +244,7 @@ pub fn parse(form: &[u8]) -> Result<Notification, WebhookError> {
         }
         _ => {
             let num_media: usize = get("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
-            let media = (0..num_media)
-                .filter_map(|i| {
-                    Some(MediaItem {
-                        url: non_empty(&format!("MediaUrl{i}"))?,
-                        content_type: non_empty(&format!("MediaContentType{i}")),
-                    })
-                })
-                .collect();
+            let media = media_items(&params, num_media);
             let opt_out_type = non_empty("OptOutType").map(|t| match t.to_ascii_uppercase().as_str() {
                 "STOP" => OptOutType::Stop,
                 "START" => OptOutType::Start,
@@ -283,6 +276,46 @@ pub fn parse(form: &[u8]) -> Result<Notification, WebhookError> {
             })))
         }
     }
+}
+
+/// The `MediaUrl{i}` / `MediaContentType{i}` pairs with `i < num_media`, in index order.
+/// The work is bounded by the parameters present, never by the claimed `NumMedia`: a forged
+/// or garbled `NumMedia=99999999999` costs nothing.
+fn media_items(params: &[(String, String)], num_media: usize) -> Vec<MediaItem> {
+    // The first occurrence of a name wins, as everywhere else in the form.
+    let indexed = |prefix: &str| {
+        let mut found: Vec<(usize, &str)> = params
+            .iter()
+            .filter_map(|(k, v)| Some((media_index(k, prefix)?, v.as_str())))
+            .filter(|&(i, _)| i < num_media)
+            .collect();
+        found.sort_by_key(|&(i, _)| i);
+        found.dedup_by_key(|&mut (i, _)| i);
+        found
+    };
+    let types = indexed("MediaContentType");
+    indexed("MediaUrl")
+        .into_iter()
+        .filter(|(_, url)| !url.is_empty())
+        .map(|(i, url)| MediaItem {
+            url: url.to_owned(),
+            content_type: types
+                .binary_search_by_key(&i, |&(j, _)| j)
+                .ok()
+                .map(|at| types[at].1)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        })
+        .collect()
+}
+
+/// `i` of a `{prefix}{i}` name, written as Twilio writes it (decimal, no sign, no leading zero).
+fn media_index(name: &str, prefix: &str) -> Option<usize> {
+    let digits = name.strip_prefix(prefix)?;
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    canonical.then(|| digits.parse().ok()).flatten()
 }
 
 /// A Twilio address (`+4917…`, `whatsapp:+4917…`) as a phone number, if it is one.
