@@ -25,7 +25,7 @@ fn whatsapp(server: &MockServer) -> switchboard::whatsapp::Client {
 fn twilio(server: &MockServer) -> switchboard::sms::twilio::Client {
     switchboard::sms::twilio::Client::builder()
         .account_sid("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
-        .auth_token("t")
+        .auth_token("test-auth-token")
         .default_sender("+14155552345")
         .base_url(server.uri())
         .retry_policy(RetryPolicy::disabled())
@@ -243,7 +243,10 @@ async fn x_and_vonage_too_in_either_decorator_order() {
     let x = || {
         switchboard::twitter::Client::builder()
             .oauth1(switchboard::twitter::oauth1::Credentials::new(
-                "k", "s", "t", "ts",
+                "k",
+                "consumer-secret",
+                "t",
+                "ts",
             ))
             .base_url(x_server.uri())
             .retry_policy(RetryPolicy::disabled())

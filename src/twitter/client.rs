@@ -539,13 +539,16 @@ impl ClientBuilder {
         if let Some(id) = &self.user_id {
             check_id("user_id", id)?;
         }
-        let webhook = self.consumer_secret.map(|secret| {
-            let verifier = WebhookVerifier::new(secret);
-            match &self.user_id {
-                Some(id) => verifier.for_user(id.clone()),
-                None => verifier,
-            }
-        });
+        let webhook = self
+            .consumer_secret
+            .map(|secret| {
+                let verifier = WebhookVerifier::new(secret).configured()?;
+                Ok::<_, Error>(match &self.user_id {
+                    Some(id) => verifier.for_user(id.clone()),
+                    None => verifier,
+                })
+            })
+            .transpose()?;
         Ok(Client {
             inner: Arc::new(Inner {
                 auth,

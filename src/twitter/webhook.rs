@@ -109,7 +109,7 @@ impl WebhookVerifier {
     /// A verifier for the app with this consumer secret (API secret key).
     pub fn new(consumer_secret: impl AsRef<[u8]>) -> Self {
         let mut secrets = Secrets::default();
-        secrets.push(consumer_secret);
+        secrets.push("consumer_secret", consumer_secret);
         Self {
             secrets,
             user_id: None,
@@ -121,8 +121,18 @@ impl WebhookVerifier {
     /// the first secret.
     #[must_use]
     pub fn also_accept(mut self, consumer_secret: impl AsRef<[u8]>) -> Self {
-        self.secrets.push(consumer_secret);
+        self.secrets.push("consumer_secret", consumer_secret);
         self
+    }
+
+    /// The verifier, or the configuration error of a secret it was given (empty, or shorter
+    /// than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)). Such a verifier
+    /// refuses every request anyway; call this at start-up to fail there instead.
+    pub fn configured(self) -> crate::Result<Self> {
+        match self.secrets.problem() {
+            Some(problem) => Err(problem),
+            None => Ok(self),
+        }
     }
 
     /// The business account's user id: its own messages are echoes. Deliveries that name
@@ -756,7 +766,7 @@ mod tests {
             Err(WebhookError::SignatureMismatch)
         );
         // Rotation: the old secret still verifies.
-        WebhookVerifier::new("new")
+        WebhookVerifier::new("new-secret")
             .also_accept(SECRET)
             .verify(
                 Some("sha256=rZTUAQs7twuqQm8PV9p17XnLO/wQKe40VFh7m/xpBh0="),

@@ -190,22 +190,67 @@ impl WebhookOutcome {
 }
 
 /// Secrets for an HMAC scheme; several at once during rotation. `Debug` never shows them.
+///
+/// An empty or implausibly short secret is never used as a key: HMAC accepts an empty key,
+/// so a request signed with it would verify. Such a secret poisons the set instead, which
+/// then verifies nothing (fail closed) and reports the setting it came from
+/// ([`problem`](Self::problem)), so that client builders refuse to build.
 #[derive(Clone, Default)]
-pub(crate) struct Secrets(Vec<Box<[u8]>>);
+pub(crate) struct Secrets {
+    keys: Vec<Box<[u8]>>,
+    problem: Option<Cow<'static, str>>,
+}
+
+/// The shortest secret accepted. Every provider issues secrets of 16 characters or more;
+/// the bound stays low so that the providers' published test vectors (Twilio's `12345`,
+/// X's `test`) still verify, while an empty or truncated value is caught.
+pub const MIN_SECRET_BYTES: usize = 4;
+
+/// Refuses an empty, whitespace-only or implausibly short secret (or verify token), naming
+/// the setting.
+pub(crate) fn check_secret(setting: &'static str, secret: &[u8]) -> Result<(), Cow<'static, str>> {
+    if secret.iter().all(u8::is_ascii_whitespace) {
+        return Err(format!("{setting} is empty: a request signed with an empty key would verify").into());
+    }
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "{setting} is shorter than {MIN_SECRET_BYTES} bytes: no provider issues such a secret"
+        )
+        .into());
+    }
+    Ok(())
+}
 
 impl Secrets {
-    pub(crate) fn push(&mut self, secret: impl AsRef<[u8]>) {
-        self.0.push(secret.as_ref().into());
+    /// Adds a secret for `setting`, or records why it cannot be one.
+    pub(crate) fn push(&mut self, setting: &'static str, secret: impl AsRef<[u8]>) {
+        match check_secret(setting, secret.as_ref()) {
+            Ok(()) => self.keys.push(secret.as_ref().into()),
+            Err(problem) => {
+                self.problem.get_or_insert(problem);
+            }
+        }
     }
 
-    // Provider verifiers refuse everything when no secret is configured.
+    /// Why the set cannot be used, if a secret given to it was empty or too short, as the
+    /// configuration error a builder returns.
+    pub(crate) fn problem(&self) -> Option<crate::Error> {
+        self.problem.clone().map(crate::Error::config)
+    }
+
+    // Provider verifiers refuse everything when no usable secret is configured.
     #[cfg(any(feature = "whatsapp", feature = "sms"))]
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.problem.is_some() || self.keys.is_empty()
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.0.iter().map(|s| &**s)
+        let usable = if self.problem.is_some() {
+            &[][..]
+        } else {
+            &self.keys[..]
+        };
+        usable.iter().map(|s| &**s)
     }
 
     /// Whether HMAC-SHA256 of `message` under any secret equals `signature`, each compared
@@ -223,7 +268,7 @@ impl Secrets {
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{} redacted]", self.0.len())
+        write!(f, "[{} redacted]", self.keys.len())
     }
 }
 
@@ -265,10 +310,20 @@ mod tests {
             "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914"
         );
         let mut secrets = Secrets::default();
-        secrets.push("old");
-        secrets.push("secret");
+        secrets.push("test_secret", "old-secret");
+        secrets.push("test_secret", "secret");
         let sig = hmac_sha256(b"secret", &[b"te", b"st"]);
         assert!(secrets.verify_sha256(&[b"test"], &sig), "any secret may match");
+        // An empty secret poisons the set: nothing verifies, not even the good keys.
+        secrets.push("test_secret", "");
+        assert!(!secrets.verify_sha256(&[b"test"], &sig));
+        assert!(
+            secrets
+                .problem()
+                .unwrap()
+                .to_string()
+                .contains("test_secret is empty")
+        );
         assert!(!secrets.verify_sha256(&[b"tesT"], &sig));
         assert_eq!(format!("{secrets:?}"), "[2 redacted]");
     }

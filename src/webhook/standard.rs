@@ -25,7 +25,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderMap, HeaderValue};
 
-use super::{Secrets, WebhookError, hmac_sha256};
+use super::{Secrets, WebhookError, check_secret, hmac_sha256};
 use crate::error::{Error, Problem, Result, ValidationError};
 
 /// The message id header.
@@ -83,10 +83,8 @@ impl StandardWebhook {
         let key = BASE64.decode(encoded).map_err(|_| {
             Error::config("a Standard Webhooks secret must be base64, optionally prefixed whsec_")
         })?;
-        if key.is_empty() {
-            return Err(Error::config("a Standard Webhooks secret must not be empty"));
-        }
-        self.secrets.push(key);
+        check_secret("the Standard Webhooks secret", &key).map_err(Error::config)?;
+        self.secrets.push("the Standard Webhooks secret", key);
         Ok(())
     }
 

@@ -417,6 +417,9 @@ impl ClientBuilder {
 
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
+        if let Some(problem) = self.webhook.problem() {
+            return Err(problem);
+        }
         let token = self
             .access_token
             .filter(|t| !t.trim().is_empty())

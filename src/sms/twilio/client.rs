@@ -762,6 +762,9 @@ impl ClientBuilder {
         {
             validator = validator.with_token(token);
         }
+        if let Some(problem) = validator.problem() {
+            return Err(problem);
+        }
         let base = Url::parse(&self.base_url)
             .map_err(|e| Error::config("the base URL is not valid").with_source(e))?;
         if !matches!(base.scheme(), "http" | "https") || base.query().is_some() {

@@ -146,7 +146,7 @@ impl SignatureValidator {
     /// Also accepts signatures made with this token (the secondary one, during rotation).
     #[must_use]
     pub fn with_token(mut self, auth_token: &str) -> Self {
-        self.tokens.push(auth_token.as_bytes());
+        self.tokens.push("auth_token", auth_token.as_bytes());
         self
     }
 
@@ -154,8 +154,23 @@ impl SignatureValidator {
     /// secret, used only when `X-Twilio-Webhooks-Signature-Settings` is present).
     #[must_use]
     pub fn with_shared_key(mut self, secret: &str) -> Self {
-        self.shared_keys.push(secret.as_bytes());
+        self.shared_keys.push("shared_key", secret.as_bytes());
         self
+    }
+
+    /// The verifier, or the configuration error of a secret it was given (empty, or shorter
+    /// than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)). Such a verifier
+    /// refuses every request anyway; call this at start-up to fail there instead.
+    pub fn configured(self) -> crate::Result<Self> {
+        match self.problem() {
+            Some(problem) => Err(problem),
+            None => Ok(self),
+        }
+    }
+
+    /// The configuration error of an auth token or shared key, if any.
+    pub(crate) fn problem(&self) -> Option<crate::Error> {
+        self.tokens.problem().or_else(|| self.shared_keys.problem())
     }
 
     /// Verifies a request: the `X-Twilio-Signature` over the request's URL and either its

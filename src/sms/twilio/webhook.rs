@@ -52,6 +52,14 @@ impl WebhookVerifier {
         Self::from_validator(SignatureValidator::new(auth_token))
     }
 
+    /// The verifier, or the configuration error of an auth token or shared key it was given
+    /// (empty, or shorter than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)).
+    /// Such a verifier refuses every request anyway; call this at start-up to fail there.
+    pub fn configured(mut self) -> crate::Result<Self> {
+        self.validator = self.validator.configured()?;
+        Ok(self)
+    }
+
     /// A verifier with a configured validator (for example with a secondary token).
     pub fn from_validator(validator: SignatureValidator) -> Self {
         Self {

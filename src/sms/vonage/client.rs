@@ -377,6 +377,9 @@ impl ClientBuilder {
 
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
+        if let Some(problem) = self.webhook.problem() {
+            return Err(problem);
+        }
         let api_key = self
             .api_key
             .filter(|k| !k.is_empty())

@@ -16,13 +16,14 @@ use crate::model::inbound::{
     DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMessage, MessagePart, Sender,
     StatusUpdate,
 };
-use crate::webhook::{DEFAULT_MAX_BODY_BYTES, WebhookError, WebhookOutcome, WebhookRequest};
+use crate::webhook::{DEFAULT_MAX_BODY_BYTES, WebhookError, WebhookOutcome, WebhookRequest, check_secret};
 
 /// Verifies and parses Vonage SMS webhooks (inbound messages and delivery receipts), sent
 /// as a query string (GET), a form or JSON (POST). `Debug` hides the secret.
 #[derive(Clone)]
 pub struct WebhookVerifier {
     secret: Option<String>,
+    problem: Option<std::borrow::Cow<'static, str>>,
     method: SignatureMethod,
     tolerance: Duration,
     max_body_bytes: usize,
@@ -33,6 +34,7 @@ impl Default for WebhookVerifier {
     fn default() -> Self {
         Self {
             secret: None,
+            problem: None,
             method: SignatureMethod::Md5Hash,
             tolerance: Duration::from_secs(5 * 60),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -51,13 +53,38 @@ impl fmt::Debug for WebhookVerifier {
 }
 
 impl WebhookVerifier {
-    /// A verifier with the signature secret and method.
+    /// A verifier with the signature secret and method. An empty or implausibly short
+    /// secret is not used: the verifier refuses everything and [`configured`](Self::configured)
+    /// says why.
     pub fn new(secret: impl Into<String>, method: SignatureMethod) -> Self {
-        Self {
-            secret: Some(secret.into()),
-            method,
-            ..Self::default()
+        let secret = secret.into();
+        match check_secret("signature_secret", secret.as_bytes()) {
+            Ok(()) => Self {
+                secret: Some(secret),
+                method,
+                ..Self::default()
+            },
+            Err(problem) => Self {
+                method,
+                problem: Some(problem),
+                ..Self::default()
+            },
         }
+    }
+
+    /// The verifier, or the configuration error of a secret it was given (empty, or shorter
+    /// than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)). Such a verifier
+    /// refuses every request anyway; call this at start-up to fail there instead.
+    pub fn configured(self) -> crate::Result<Self> {
+        match self.problem() {
+            Some(problem) => Err(problem),
+            None => Ok(self),
+        }
+    }
+
+    /// The configuration error of the signature secret, if any.
+    pub(crate) fn problem(&self) -> Option<crate::Error> {
+        self.problem.clone().map(crate::Error::config)
     }
 
     /// How far the signed `timestamp` may be from now (default 5 minutes).
@@ -465,12 +492,12 @@ mod tests {
             ("timestamp", "1700000000"),
         ];
         let mut signed: Vec<(&str, String)> = params.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        signed.push(("sig", sign(&params, "s", SignatureMethod::Md5Hash)));
+        signed.push(("sig", sign(&params, "s3cr3t-key", SignatureMethod::Md5Hash)));
         let form = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&signed)
             .finish();
         let request = WebhookRequest::new(Method::POST, "https://x/dlr", HeaderMap::new(), form);
-        let v = WebhookVerifier::new("s", SignatureMethod::Md5Hash);
+        let v = WebhookVerifier::new("s3cr3t-key", SignatureMethod::Md5Hash);
         let WebhookOutcome::Events(events) = v.handle_at(&request, at(1_700_000_010)).unwrap() else {
             panic!()
         };

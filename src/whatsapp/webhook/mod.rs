@@ -31,7 +31,7 @@ use subtle::ConstantTimeEq;
 use crate::error::RawBody;
 use crate::webhook::{
     DEFAULT_MAX_BODY_BYTES, HandshakeResponse, Secrets, WebhookError, WebhookOutcome, WebhookRequest,
-    hmac_sha256,
+    check_secret, hmac_sha256,
 };
 
 mod message;
@@ -52,6 +52,7 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 pub struct WebhookVerifier {
     secrets: Secrets,
     verify_token: Option<String>,
+    verify_token_problem: Option<std::borrow::Cow<'static, str>>,
     max_body_bytes: usize,
 }
 
@@ -61,6 +62,7 @@ impl Default for WebhookVerifier {
         Self {
             secrets: Secrets::default(),
             verify_token: None,
+            verify_token_problem: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
@@ -85,16 +87,40 @@ impl WebhookVerifier {
     /// Also accepts signatures made with this secret, during rotation.
     #[must_use]
     pub fn app_secret(mut self, app_secret: impl AsRef<[u8]>) -> Self {
-        self.secrets.push(app_secret);
+        self.secrets.push("app_secret", app_secret);
         self
     }
 
     /// The verify token you entered in the App Dashboard, for the GET handshake. Without
-    /// one, handshakes are refused.
+    /// one, or with an empty one, handshakes are refused.
     #[must_use]
     pub fn verify_token(mut self, token: impl Into<String>) -> Self {
-        self.verify_token = Some(token.into());
+        let token = token.into();
+        match check_secret("verify_token", token.as_bytes()) {
+            Ok(()) => self.verify_token = Some(token),
+            Err(problem) => {
+                self.verify_token = None;
+                self.verify_token_problem = Some(problem);
+            }
+        }
         self
+    }
+
+    /// The verifier, or the configuration error of a secret it was given (empty, or shorter
+    /// than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)). Such a verifier
+    /// refuses every request anyway; call this at start-up to fail there instead.
+    pub fn configured(self) -> crate::Result<Self> {
+        match self.problem() {
+            Some(problem) => Err(problem),
+            None => Ok(self),
+        }
+    }
+
+    /// The configuration error of an app secret or verify token, if any.
+    pub(crate) fn problem(&self) -> Option<crate::Error> {
+        self.secrets
+            .problem()
+            .or_else(|| self.verify_token_problem.clone().map(crate::Error::config))
     }
 
     /// The largest body accepted (default [`DEFAULT_MAX_BODY_BYTES`]).
@@ -253,12 +279,12 @@ mod tests {
     #[test]
     fn verification_fails_closed() {
         let body = br#"{"object":"x","entry":[]}"#;
-        let good = signature_header("s", body);
+        let good = signature_header("s3cr3t-key", body);
         assert_eq!(
             WebhookVerifier::default().verify(&post(body, Some(good.clone()))),
             Err(WebhookError::NotConfigured)
         );
-        let v = WebhookVerifier::new("s");
+        let v = WebhookVerifier::new("s3cr3t-key");
         assert_eq!(
             v.verify(&post(body, None)),
             Err(WebhookError::MissingSignature {
@@ -278,7 +304,7 @@ mod tests {
             v.verify(&post(br#"{"object":"y","entry":[]}"#, Some(good.clone()))),
             Err(WebhookError::SignatureMismatch)
         );
-        let small = WebhookVerifier::new("s").max_body_bytes(10);
+        let small = WebhookVerifier::new("s3cr3t-key").max_body_bytes(10);
         assert!(matches!(
             small.verify(&post(body, Some(good))),
             Err(WebhookError::BodyTooLarge { limit: 10, .. })
@@ -287,7 +313,7 @@ mod tests {
 
     #[test]
     fn handshake() {
-        let v = WebhookVerifier::new("s").verify_token("tok-4711");
+        let v = WebhookVerifier::new("s3cr3t-key").verify_token("tok-4711");
         let get =
             |q: &str| WebhookRequest::new(Method::GET, format!("https://x/wa?{q}"), HeaderMap::new(), "");
         let ok = v
@@ -311,7 +337,7 @@ mod tests {
             Err(WebhookError::HandshakeMismatch { .. })
         ));
         assert_eq!(
-            WebhookVerifier::new("s")
+            WebhookVerifier::new("s3cr3t-key")
                 .handshake(&get("hub.mode=subscribe&hub.challenge=1&hub.verify_token=tok")),
             Err(WebhookError::NotConfigured)
         );
