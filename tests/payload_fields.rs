@@ -125,3 +125,42 @@ fn x_activity_events_keep_their_includes() {
     };
     assert_eq!(event.includes["users"][0]["username"], "XDevelopers");
 }
+
+#[cfg(feature = "sms")]
+#[test]
+fn twilio_button_taps_and_business_scoped_senders() {
+    use switchboard::sms::twilio::webhook::parse;
+    let tap = "SmsMessageSid=SMe2&NumMedia=0&SmsStatus=received&Body=Confirm&ButtonText=Confirm&ButtonPayload=order-47-yes&To=whatsapp:%2B12028831111&MessageSid=SMe2&AccountSid=AC1&From=whatsapp:%2B14133881111&ApiVersion=2010-04-01";
+    let events = parse(tap.as_bytes()).unwrap().into_events(tap.as_bytes());
+    let InboundEvent::Message(message) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        message.content,
+        InboundContent::ButtonReply {
+            id: "order-47-yes".into(),
+            title: "Confirm".into()
+        }
+    );
+    assert_eq!(
+        message.from.phone.as_ref().map(|p| p.as_str()),
+        Some("+14133881111")
+    );
+
+    // No number shared: the business-scoped id is the sender.
+    let bsuid = "SmsMessageSid=SMe3&NumMedia=0&Body=Msg&To=whatsapp:%2B12028831111&MessageSid=SMe3&AccountSid=AC1&From=whatsapp:US.1234&ExternalUserId=whatsapp:US.1234";
+    let events = parse(bsuid.as_bytes()).unwrap().into_events(bsuid.as_bytes());
+    let InboundEvent::Message(message) = &events[0] else {
+        panic!()
+    };
+    assert_eq!(message.from.phone, None);
+    assert_eq!(message.from.user_id.as_ref().map(|u| u.as_str()), Some("US.1234"));
+    // A number and the id: both kept.
+    let both = "MessageSid=SMe4&Body=Msg&To=whatsapp:%2B12028831111&From=whatsapp:%2B14133881111&ExternalUserId=whatsapp:US.1234";
+    let events = parse(both.as_bytes()).unwrap().into_events(both.as_bytes());
+    let InboundEvent::Message(message) = &events[0] else {
+        panic!()
+    };
+    assert!(message.from.phone.is_some());
+    assert_eq!(message.from.user_id.as_ref().map(|u| u.as_str()), Some("US.1234"));
+}

@@ -31,7 +31,7 @@ use super::message::MessageStatus;
 use super::signature::SignatureValidator;
 use crate::channel::ChannelKind;
 use crate::error::RawBody;
-use crate::model::address::{MaskedParams, PhoneNumber};
+use crate::model::address::{MaskedParams, PhoneNumber, UserId};
 use crate::model::inbound::{
     ConsentAction, ConsentSignal, DeliveryError, DeliveryStatus, InboundContent, InboundEvent, InboundMedia,
     InboundMessage, Sender, StatusUpdate,
@@ -120,6 +120,13 @@ pub struct InboundSms {
     pub to: String,
     /// `Body`.
     pub body: String,
+    /// `ButtonText`: the title of a WhatsApp quick-reply button the person tapped.
+    pub button_text: Option<String>,
+    /// `ButtonPayload`: the payload set on that button.
+    pub button_payload: Option<String>,
+    /// `ExternalUserId`: the WhatsApp business-scoped user id (`whatsapp:US.…`), sent
+    /// beside or instead of a phone number in `From`.
+    pub external_user_id: Option<String>,
     /// The attached media (`MediaUrlN`, `MediaContentTypeN`).
     pub media: Vec<MediaItem>,
     /// `NumSegments`.
@@ -273,6 +280,9 @@ pub fn parse(form: &[u8]) -> Result<Notification, WebhookError> {
                 from: get("From").unwrap_or_default().to_owned(),
                 to: get("To").unwrap_or_default().to_owned(),
                 body: get("Body").unwrap_or_default().to_owned(),
+                button_text: non_empty("ButtonText"),
+                button_payload: non_empty("ButtonPayload"),
+                external_user_id: non_empty("ExternalUserId"),
                 num_segments: get("NumSegments").and_then(|n| n.parse().ok()),
                 media,
                 opt_out_type,
@@ -339,11 +349,29 @@ impl Notification {
         match self {
             Self::Inbound(sms) => {
                 let sms = *sms;
+                // A WhatsApp user without a shared number arrives as `From=whatsapp:US.…`
+                // and `ExternalUserId`: keep the business-scoped id as the sender's id.
+                let unprefixed =
+                    |address: &str| address.rsplit_once(':').map_or(address, |(_, id)| id).to_owned();
+                let phone = phone(&sms.from);
+                let user_id = sms
+                    .external_user_id
+                    .as_deref()
+                    .map(unprefixed)
+                    .or_else(|| phone.is_none().then(|| unprefixed(&sms.from)))
+                    .filter(|id| !id.is_empty())
+                    .and_then(|id| UserId::new(id).ok());
                 let from = Sender {
-                    phone: phone(&sms.from),
+                    phone,
+                    user_id,
                     ..Sender::default()
                 };
+                let button = sms.button_payload.clone().or_else(|| sms.button_text.clone());
                 let content = match (sms.media.as_slice(), sms.body.is_empty()) {
+                    _ if button.is_some() => InboundContent::ButtonReply {
+                        id: button.unwrap_or_default(),
+                        title: sms.button_text.clone().unwrap_or_else(|| sms.body.clone()),
+                    },
                     ([], _) => InboundContent::Text(sms.body),
                     ([item], true) => InboundContent::Media(InboundMedia {
                         kind: media_kind(item.content_type.as_deref()),
