@@ -117,16 +117,15 @@ impl Error {
         }
     }
 
-    /// Whether repeating the same request is safe and may succeed: rate limits, transient
-    /// provider errors the provider refused with (not a 5xx), and transport failures that
-    /// happened before anything was sent.
+    /// Whether repeating the same request is safe and may succeed: rate limits and
+    /// transport failures that happened before anything was sent.
     ///
     /// A request that may already have reached the provider is never retryable here,
     /// because a second send could deliver the message twice.
     pub fn is_retryable(&self) -> bool {
         match &self.kind {
             ErrorKind::RateLimited { .. } => true,
-            ErrorKind::Api(api) => api.class.is_retryable() && !api.status.is_server_error(),
+            ErrorKind::Api(api) => api.class.is_retryable() && !self.may_have_been_sent(),
             ErrorKind::Timeout { may_have_been_sent } | ErrorKind::Transport { may_have_been_sent } => {
                 !may_have_been_sent
             }
@@ -145,7 +144,7 @@ impl Error {
     /// Whether the request may have reached the provider even though it failed: a timeout
     /// after sending, a connection reset mid-response, any server error (5xx, even with a
     /// provider code such as Graph 131000: the provider may have queued the message before
-    /// failing), or a multi-part message some of whose parts were accepted. A message
+    /// failing), any transient provider error, or a multi-part message some of whose parts were accepted. A message
     /// send that fails this way may have been delivered. A rate limit is never ambiguous:
     /// the provider says it did not take the request.
     pub fn may_have_been_sent(&self) -> bool {
@@ -153,7 +152,9 @@ impl Error {
             ErrorKind::Timeout { may_have_been_sent } | ErrorKind::Transport { may_have_been_sent } => {
                 *may_have_been_sent
             }
-            ErrorKind::Api(api) => api.status.is_server_error(),
+            // A transient provider error ("something went wrong", Graph 1, 2, 131000) may
+            // come after the message was queued, whatever the status.
+            ErrorKind::Api(api) => api.status.is_server_error() || api.class == ErrorClass::Transient,
             ErrorKind::Decode { .. } | ErrorKind::PartlySent { .. } => true,
             _ => false,
         }

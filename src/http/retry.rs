@@ -172,22 +172,23 @@ mod tests {
 
     #[test]
     fn transient_provider_errors_back_off_exponentially_with_jitter() {
+        // On a read: a send with a transient error may have been queued (see below).
         let p = RetryPolicy::default();
         let e = api(ErrorClass::Transient, StatusCode::BAD_REQUEST, Some(2));
         assert_eq!(
-            p.decide(0, &e, false, 0.0),
+            p.decide(0, &e, true, 0.0),
             RetryDecision::RetryAfter(Duration::from_millis(250))
         );
         assert_eq!(
-            p.decide(0, &e, false, 1.0),
+            p.decide(0, &e, true, 1.0),
             RetryDecision::RetryAfter(Duration::from_millis(500))
         );
         assert_eq!(
-            p.decide(2, &e, false, 1.0),
+            p.decide(2, &e, true, 1.0),
             RetryDecision::RetryAfter(Duration::from_secs(2))
         );
         assert_eq!(
-            p.decide(3, &e, false, 1.0),
+            p.decide(3, &e, true, 1.0),
             RetryDecision::Stop,
             "attempts exhausted"
         );
@@ -206,13 +207,15 @@ mod tests {
         assert!(!e.is_retryable());
         assert_eq!(p.decide(0, &e, false, 0.5), RetryDecision::Stop);
         assert!(matches!(p.decide(0, &e, true, 0.5), RetryDecision::RetryAfter(_)));
-        // A 4xx was refused, so a transient one is retried even for sends.
-        let refused = api(ErrorClass::Transient, StatusCode::BAD_REQUEST, Some(131000));
-        assert!(!refused.may_have_been_sent());
-        assert!(matches!(
-            p.decide(0, &refused, false, 0.5),
-            RetryDecision::RetryAfter(_)
-        ));
+        // A transient error is ambiguous whatever the status (Graph 1 "possible server
+        // error" comes as a 400): never repeated for a send, retried for a read.
+        let transient = api(ErrorClass::Transient, StatusCode::BAD_REQUEST, Some(1));
+        assert!(transient.may_have_been_sent());
+        assert_eq!(p.decide(0, &transient, false, 0.5), RetryDecision::Stop);
+        assert!(matches!(p.decide(0, &transient, true, 0.5), RetryDecision::RetryAfter(_)));
+        // A plain refusal is neither.
+        let refused = api(ErrorClass::InvalidRequest, StatusCode::BAD_REQUEST, Some(100));
+        assert!(!refused.may_have_been_sent() && !refused.is_retryable());
         // A rate limit says the request was not taken, whatever the status.
         let mut limit = ApiError::new(
             "twilio",

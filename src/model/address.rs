@@ -107,59 +107,67 @@ pub(crate) fn mask(value: &str) -> String {
     out
 }
 
-/// `text` with every run of 7 or more digits that looks like a phone number masked as
-/// [`PhoneNumber`] masks it (first and last two digits kept), for provider messages shown
-/// in `Display` and `Debug` ("The 'To' number +49*********78 is not a valid phone number").
-/// Runs attached to letters (message ids, trace ids) and shorter runs (error codes, counts)
-/// are left alone. Separators inside a number (`+49 176 1234-5678`) are kept.
+/// `text` with every run of 7 or more digits masked as [`PhoneNumber`] masks it (first and
+/// last two digits kept), for provider messages shown in `Display` and `Debug` ("The 'To'
+/// number +49*********78 is not a valid phone number"). Digits may be grouped by up to
+/// three separators (spaces, tabs, no-break spaces, `-`, `–`, `.`, `/`, parentheses), which
+/// are kept: `+1 (415) 555-1234` is one number. Runs glued to letters are masked too (a
+/// `tel4917…` or `msisdn_4917…` is still a number); shorter runs (error codes, counts) and
+/// ISO dates are left alone.
 pub(crate) fn mask_numbers(text: &str) -> Cow<'_, str> {
-    const SEPARATORS: &[u8] = b" -./()";
-    let bytes = text.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    const SEPARATORS: &[char] = &[
+        ' ', '\t', '\u{a0}', '\u{202f}', '-', '\u{2011}', '\u{2013}', '.', '/', '(', ')',
+    ];
+    const MAX_GAP: usize = 3;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let digit = |i: usize| chars.get(i).is_some_and(|&(_, c)| c.is_ascii_digit());
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let starts = bytes[i].is_ascii_digit()
-            || (bytes[i] == b'+' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
-        if !starts || (i > 0 && is_word(bytes[i - 1])) {
+    while i < chars.len() {
+        let starts = digit(i) || (chars[i].1 == '+' && digit(i + 1));
+        if !starts {
             i += 1;
             continue;
         }
-        // The run: digits, with single separators between digits.
+        // The run: digits, with short gaps of separators between them.
         let start = i;
-        let mut end = i + usize::from(bytes[i] == b'+');
+        let mut end = i + usize::from(chars[i].1 == '+');
         let mut digits = 0;
-        while end < bytes.len() {
-            if bytes[end].is_ascii_digit() {
+        while end < chars.len() {
+            if digit(end) {
                 digits += 1;
                 end += 1;
-            } else if SEPARATORS.contains(&bytes[end]) && bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
-                end += 1;
+                continue;
+            }
+            let gap = chars[end..]
+                .iter()
+                .take(MAX_GAP + 1)
+                .take_while(|(_, c)| SEPARATORS.contains(c))
+                .count();
+            if gap > 0 && gap <= MAX_GAP && digit(end + gap) {
+                end += gap;
             } else {
                 break;
             }
         }
-        let attached = bytes.get(end).is_some_and(|&b| is_word(b));
+        let byte = |k: usize| chars.get(k).map_or(text.len(), |&(b, _)| b);
+        let run = &text[byte(start)..byte(end)];
         // An ISO date (2026-12-01) is no number worth hiding.
-        let date = end - start == 10 && bytes[start + 4] == b'-' && bytes[start + 7] == b'-';
-        if digits >= 7 && !attached && !date {
+        let date = run.len() == 10 && run.as_bytes()[4] == b'-' && run.as_bytes()[7] == b'-';
+        if digits >= 7 && !date {
             let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            out.push_str(&text[copied..start]);
+            out.push_str(&text[copied..byte(start)]);
             let mut seen = 0;
-            for &b in &bytes[start..end] {
-                if b.is_ascii_digit() {
+            for c in run.chars() {
+                if c.is_ascii_digit() {
                     seen += 1;
-                    out.push(if seen <= 2 || seen > digits - 2 {
-                        char::from(b)
-                    } else {
-                        '*'
-                    });
+                    out.push(if seen <= 2 || seen > digits - 2 { c } else { '*' });
                 } else {
-                    out.push(char::from(b));
+                    out.push(c);
                 }
             }
-            copied = end;
+            copied = byte(end);
         }
         i = end.max(i + 1);
     }
@@ -183,8 +191,10 @@ impl fmt::Debug for MaskedText<'_> {
 
 /// Shows webhook or form parameters with numbers masked and free text (`Body`, `text`,
 /// `ButtonText`) reduced to its length.
+#[cfg(feature = "sms")]
 pub(crate) struct MaskedParams<'a>(pub(crate) &'a [(String, String)]);
 
+#[cfg(feature = "sms")]
 impl fmt::Debug for MaskedParams<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const FREE_TEXT: &[&str] = &["Body", "body", "text", "ButtonText", "keyword"];
@@ -347,8 +357,18 @@ mod tests {
             ("(4917612345678)", "(49*********78)"),
             ("Error 21211 at 2026-12-01", "Error 21211 at 2026-12-01"),
             (
-                "id wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3 and SM1234567890abcdef",
-                "id wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3 and SM1234567890abcdef",
+                "id wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3",
+                "id wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3",
+            ),
+            ("SM1234567890abcdef", "SM12******90abcdef"),
+            ("+1 (415) 555-1234", "+1 (4**) ***-**34"),
+            ("+1 415 555\t1234", "+1 4** ***\t**34"),
+            ("+1 415\u{a0}555\u{a0}1234", "+1 4**\u{a0}***\u{a0}**34"),
+            ("+1 415\u{2013}555\u{2013}1234", "+1 4**\u{2013}***\u{2013}**34"),
+            ("+49 176  12345678", "+49 ***  ******78"),
+            (
+                "tel4917612345678 msisdn_4917612345678",
+                "tel49*********78 msisdn_49*********78",
             ),
             ("wa_id 4917612345678,", "wa_id 49*********78,"),
             ("", ""),

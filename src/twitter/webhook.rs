@@ -129,10 +129,7 @@ impl WebhookVerifier {
     /// than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)). Such a verifier
     /// refuses every request anyway; call this at start-up to fail there instead.
     pub fn configured(self) -> crate::Result<Self> {
-        match self.secrets.problem() {
-            Some(problem) => Err(problem),
-            None => Ok(self),
-        }
+        self.secrets.problem().map_or(Ok(self), Err)
     }
 
     /// The business account's user id: its own messages are echoes. Deliveries that name

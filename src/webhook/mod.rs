@@ -180,6 +180,7 @@ impl HandshakeResponse {
 impl WebhookOutcome {
     /// Events as received now: each provider timestamp clamped to the time of receipt (see
     /// [`clamp_timestamp`](crate::model::clamp_timestamp)).
+    #[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
     pub(crate) fn received(mut events: Vec<InboundEvent>) -> Self {
         let now = std::time::SystemTime::now();
         for event in &mut events {
@@ -234,6 +235,7 @@ impl Secrets {
 
     /// Why the set cannot be used, if a secret given to it was empty or too short, as the
     /// configuration error a builder returns.
+    #[cfg(any(feature = "whatsapp", feature = "sms", feature = "twitter"))]
     pub(crate) fn problem(&self) -> Option<crate::Error> {
         self.problem.clone().map(crate::Error::config)
     }

@@ -162,10 +162,7 @@ impl SignatureValidator {
     /// than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)). Such a verifier
     /// refuses every request anyway; call this at start-up to fail there instead.
     pub fn configured(self) -> crate::Result<Self> {
-        match self.problem() {
-            Some(problem) => Err(problem),
-            None => Ok(self),
-        }
+        self.problem().map_or(Ok(self), Err)
     }
 
     /// The configuration error of an auth token or shared key, if any.

@@ -76,10 +76,7 @@ impl WebhookVerifier {
     /// than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)). Such a verifier
     /// refuses every request anyway; call this at start-up to fail there instead.
     pub fn configured(self) -> crate::Result<Self> {
-        match self.problem() {
-            Some(problem) => Err(problem),
-            None => Ok(self),
-        }
+        self.problem().map_or(Ok(self), Err)
     }
 
     /// The configuration error of the signature secret, if any.
@@ -113,6 +110,15 @@ impl WebhookVerifier {
         // that cannot even be read as parameters is unverifiable (401), never "verified but
         // malformed", which would acknowledge it and hand it to the app.
         let params = params(request).ok_or(WebhookError::MissingSignature { header: "sig" })?;
+        // Vonage signs `&name=value…` and escapes `&` and `=` in values only: a name holding
+        // them could re-split a captured request into other parameters under the same
+        // signature (`scts=…&status` hiding a receipt's status). No real name has them, and
+        // each name comes once.
+        let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        if names.iter().any(|k| k.contains(['&', '='])) || names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(WebhookError::MalformedSignature { header: "sig" });
+        }
         let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let sig = get("sig").ok_or(WebhookError::MissingSignature { header: "sig" })?;
         let expected = sign(&params, secret, self.method);
@@ -538,6 +544,40 @@ mod tests {
                 "{timestamp}"
             );
         }
+    }
+
+    /// A captured receipt, re-sent with `scts=…&status=delivered` as one parameter name:
+    /// the signed string is byte for byte the same, but the parameters are not.
+    #[test]
+    fn a_request_re_split_under_the_same_signature_is_refused() {
+        let params = [
+            ("messageId", "0A0000000123ABCD1"),
+            ("msisdn", "447700900000"),
+            ("price", "0.03"),
+            ("scts", "2001011400"),
+            ("status", "delivered"),
+            ("timestamp", "1385047698"),
+            ("to", "Vonage"),
+        ];
+        let sig = sign(&params, SECRET, SignatureMethod::Sha256Hmac);
+        let resplit = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("messageId", "0A0000000123ABCD1"),
+                ("msisdn", "447700900000"),
+                ("price", "0.03"),
+                ("scts=2001011400&status", "delivered"),
+                ("timestamp", "1385047698"),
+                ("to", "Vonage"),
+                ("sig", sig.as_str()),
+            ])
+            .finish();
+        let err = verifier()
+            .handle_at(&post(resplit), at(1_385_047_700))
+            .unwrap_err();
+        assert_eq!(err.status(), http::StatusCode::UNAUTHORIZED, "{err:?}");
+        // A repeated name is refused too.
+        let twice = format!("messageId=1&messageId=2&sig={sig}&timestamp=1385047698");
+        assert!(verifier().handle_at(&post(twice), at(1_385_047_700)).is_err());
     }
 
     #[test]

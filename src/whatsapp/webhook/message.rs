@@ -7,7 +7,7 @@ use crate::model::message::Location;
 use crate::whatsapp::messages::Contact as ContactCard;
 
 use super::*;
-use crate::model::address::{Redacted, mask};
+use crate::model::address::{MaskedText, Redacted, mask};
 
 /// An inbound message. Its content is typed for every documented type; anything else, or
 /// a message whose shape does not match, is [`Received::Unknown`] with the raw JSON.
@@ -412,8 +412,8 @@ pub struct OrderItem {
     pub currency: Option<String>,
 }
 
-/// A system message.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A system message. `Debug` masks the numbers (its text names the old and new one).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct System {
     /// The text shown.
@@ -428,6 +428,17 @@ pub struct System {
     /// The new business-scoped user id.
     #[serde(default)]
     pub user_id: Option<String>,
+}
+
+impl fmt::Debug for System {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("System")
+            .field("body", &self.body.as_deref().map(MaskedText))
+            .field("kind", &self.kind)
+            .field("wa_id", &self.wa_id.as_deref().map(mask))
+            .field("user_id", &self.user_id)
+            .finish()
+    }
 }
 
 /// The context of a message: what it answers, and forwarding.

@@ -110,10 +110,7 @@ impl WebhookVerifier {
     /// than [`MIN_SECRET_BYTES`](crate::webhook::MIN_SECRET_BYTES)). Such a verifier
     /// refuses every request anyway; call this at start-up to fail there instead.
     pub fn configured(self) -> crate::Result<Self> {
-        match self.problem() {
-            Some(problem) => Err(problem),
-            None => Ok(self),
-        }
+        self.problem().map_or(Ok(self), Err)
     }
 
     /// The configuration error of an app secret or verify token, if any.

@@ -367,8 +367,8 @@ pub struct UserPreferencesValue {
     pub user_preferences: Vec<UserPreference>,
 }
 
-/// A user's marketing preference change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A user's marketing preference change. `Debug` masks the number.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserPreference {
     /// The WhatsApp id.
@@ -396,6 +396,19 @@ pub struct UserPreference {
     /// When, in Unix seconds.
     #[serde(default, deserialize_with = "crate::http::loose::opt_i64")]
     pub timestamp: Option<i64>,
+}
+
+impl fmt::Debug for UserPreference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserPreference")
+            .field("wa_id", &self.wa_id.as_deref().map(crate::model::address::mask))
+            .field("user_id", &self.user_id)
+            .field("category", &self.category)
+            .field("value", &self.value)
+            .field("signup_id", &self.signup_id)
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A template status change.
