@@ -212,7 +212,10 @@ mod tests {
         let transient = api(ErrorClass::Transient, StatusCode::BAD_REQUEST, Some(1));
         assert!(transient.may_have_been_sent());
         assert_eq!(p.decide(0, &transient, false, 0.5), RetryDecision::Stop);
-        assert!(matches!(p.decide(0, &transient, true, 0.5), RetryDecision::RetryAfter(_)));
+        assert!(matches!(
+            p.decide(0, &transient, true, 0.5),
+            RetryDecision::RetryAfter(_)
+        ));
         // A plain refusal is neither.
         let refused = api(ErrorClass::InvalidRequest, StatusCode::BAD_REQUEST, Some(100));
         assert!(!refused.may_have_been_sent() && !refused.is_retryable());
