@@ -30,6 +30,30 @@ use crate::error::{Problem, ValidationError};
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PhoneNumber(String);
 
+/// The two-digit country codes; `1` and `7` are the one-digit ones, and every other code has
+/// three digits (ITU-T E.164 codes are prefix-free, so the first match is the code).
+const TWO_DIGIT_CODES: &[&str] = &[
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48",
+    "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81",
+    "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+];
+
+/// Countries whose national numbers keep their leading 0 in international format (Italy,
+/// Côte d'Ivoire, San Marino).
+const KEEP_LEADING_ZERO: &[&str] = &["39", "225", "378"];
+
+/// The country code at the start of E.164 digits.
+fn country_code(digits: &str) -> &str {
+    let len = if digits.starts_with(['1', '7']) {
+        1
+    } else if TWO_DIGIT_CODES.iter().any(|code| digits.starts_with(code)) {
+        2
+    } else {
+        3
+    };
+    &digits[..len.min(digits.len())]
+}
+
 impl PhoneNumber {
     /// Parses and normalises a number to E.164.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
@@ -44,6 +68,9 @@ impl PhoneNumber {
         } else {
             return Err(invalid("must start with + and the country code"));
         };
+        // `+49 (0)151 …`: the `(0)` is the national trunk prefix, dialled only from inside
+        // the country; kept, it would make a second identity for the same person.
+        let rest = rest.replacen("(0)", "", 1);
         let mut normalized = String::with_capacity(16);
         normalized.push('+');
         for c in rest.chars() {
@@ -63,6 +90,13 @@ impl PhoneNumber {
         }
         if normalized.as_bytes()[1] == b'0' {
             return Err(invalid("country code cannot start with 0"));
+        }
+        let digits = &normalized[1..];
+        let code = country_code(digits);
+        if digits[code.len()..].starts_with('0') && !KEEP_LEADING_ZERO.contains(&code) {
+            return Err(invalid(
+                "the national number cannot start with 0 after the country code: drop the trunk prefix",
+            ));
         }
         Ok(Self(normalized))
     }
@@ -346,6 +380,53 @@ impl From<UserId> for Address {
 mod tests {
     use super::*;
 
+    /// `+49 (0)151 2345678` is the usual German notation: one person, one identity.
+    #[test]
+    fn a_trunk_prefix_after_the_country_code_is_dropped_or_refused() {
+        for input in [
+            "+49 (0)151 2345678",
+            "+49 151 2345678",
+            "0049 (0)151-2345678",
+            "+49(0)1512345678",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(input).unwrap().as_str(),
+                "+491512345678",
+                "{input}"
+            );
+        }
+        assert!(
+            PhoneNumber::parse("+4901512345678").is_err(),
+            "a 0 after +49 is a trunk prefix"
+        );
+        assert!(PhoneNumber::parse("+44 07700 900123").is_err());
+        assert_eq!(
+            PhoneNumber::parse("+44 (0)7700 900123").unwrap().as_str(),
+            "+447700900123"
+        );
+        // Italian and Ivorian numbers keep their 0.
+        assert_eq!(
+            PhoneNumber::parse("+39 06 1234 5678").unwrap().as_str(),
+            "+390612345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+225 07 12 34 56 78").unwrap().as_str(),
+            "+2250712345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 650 555 1234").unwrap().as_str(),
+            "+16505551234"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+7 912 345 67 89").unwrap().as_str(),
+            "+79123456789"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+380 44 123 4567").unwrap().as_str(),
+            "+380441234567"
+        );
+    }
+
     #[test]
     fn numbers_in_provider_text_are_masked() {
         let cases = [
@@ -446,6 +527,9 @@ mod tests {
         fn formatted_numbers_parse(cc in 1u32..999, rest in "[0-9]{6,11}") {
             let digits = format!("{cc}{rest}");
             proptest::prop_assume!(digits.len() <= 15);
+            // A national number starting with 0 is a trunk prefix (tested above).
+            let code = country_code(&digits);
+            proptest::prop_assume!(!digits[code.len()..].starts_with('0') || KEEP_LEADING_ZERO.contains(&code));
             let formatted = format!("+{cc} ({}) {}", &rest[..3], &rest[3..]);
             let parsed = PhoneNumber::parse(&formatted).unwrap();
             proptest::prop_assert_eq!(parsed.digits(), digits.as_str());
