@@ -1,9 +1,11 @@
 //! Opt-out, opt-in and help keywords in inbound messages.
 //!
-//! A text is normalised (trimmed, lower-cased with Unicode rules, surrounding punctuation
-//! and emoji stripped, inner whitespace collapsed) and matched against whole messages, as
-//! Twilio does: "STOP" and "stop!" opt out, "please stop" does not. With topics configured,
-//! "STOP NEWS" opts out of the topic "news" only.
+//! A text is normalised (compatibility forms folded with NFKC, so fullwidth `ＳＴＯＰ` is
+//! `stop`; lower-cased with Unicode rules; surrounding punctuation and emoji stripped; inner
+//! whitespace collapsed) and matched against whole messages, as Twilio does: "STOP" and
+//! "stop!" opt out, "please stop" does not. With topics configured, "STOP NEWS" opts out of
+//! the topic "news" only; an opt-out followed by a word that is no topic ("STOP WEATHER",
+//! "STOP PLEASE") opts out of everything, never of nothing.
 //!
 //! ```
 //! use switchboard::consent::keywords::{Intent, Keywords};
@@ -19,6 +21,8 @@
 //! ```
 
 use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
 
 /// What a keyword asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -192,16 +196,22 @@ impl Keywords {
                 language,
             });
         }
-        // "STOP NEWS": a keyword, then one configured topic.
+        // "STOP NEWS": a keyword, then one configured topic. An opt-out followed by a word
+        // that is no topic ("STOP WEATHER", "STOP PLEASE") still says stop: of everything,
+        // since the person cannot be held to a topic list they do not know.
         let (word, topic) = normalized.rsplit_once(' ')?;
-        if !self.topics.iter().any(|t| t == topic) {
+        if word.contains(' ') {
             return None;
         }
         let (intent, language) = found(word).filter(|(intent, _)| *intent != Intent::Help)?;
+        let known = self.topics.iter().any(|t| t == topic);
+        if !known && intent != Intent::OptOut {
+            return None;
+        }
         Some(KeywordMatch {
             intent,
             keyword: word.to_owned(),
-            topic: Some(topic.to_owned()),
+            topic: known.then(|| topic.to_owned()),
             language,
         })
     }
@@ -224,10 +234,11 @@ pub fn normalize(text: &str) -> Cow<'_, str> {
     if simple {
         return Cow::Borrowed(trimmed);
     }
-    // Lower-case first, trim after: lower-casing can add characters that trimming removes
-    // (`İ` becomes `i` + U+0307 COMBINING DOT ABOVE), and trimming only after keeps the
-    // result a fixed point, so normalising twice changes nothing.
-    let lowered: String = trimmed.chars().flat_map(char::to_lowercase).collect();
+    // Compatibility forms first (fullwidth `ＳＴＯＰ`, a decomposed `KÜNDIGEN`), so that
+    // what looks like a keyword is one. Lower-case, then compose again: lower-casing can
+    // decompose (`İ` becomes `i` + U+0307 COMBINING DOT ABOVE). Trim only after, so the
+    // result is a fixed point and normalising twice changes nothing.
+    let lowered: String = trimmed.nfkc().flat_map(char::to_lowercase).nfkc().collect();
     let lowered = lowered.trim_matches(|c: char| !c.is_alphanumeric());
     let mut out = String::with_capacity(lowered.len());
     for word in lowered.split_whitespace() {
@@ -278,7 +289,6 @@ mod tests {
     fn only_whole_messages_match() {
         let k = Keywords::default();
         for text in [
-            "STOP PLEASE",
             "please cancel",
             "I want to end this",
             "stopped",
@@ -303,13 +313,44 @@ mod tests {
         );
         let m = k.classify("Start Angebote").unwrap();
         assert_eq!((m.intent, m.topic.as_deref()), (Intent::OptIn, Some("angebote")));
-        assert_eq!(k.classify("STOP WEATHER"), None, "unknown topics do not match");
+        // An unknown topic after an opt-out means everything; after an opt-in, nothing.
+        for (keywords, text) in [
+            (&k, "STOP WEATHER"),
+            (&Keywords::default(), "STOP NEWS"),
+            (&k, "STOP PLEASE"),
+        ] {
+            let m = keywords.classify(text).unwrap();
+            assert_eq!((m.intent, m.topic), (Intent::OptOut, None), "{text}");
+        }
+        assert_eq!(k.classify("START WEATHER"), None);
         assert_eq!(k.classify("HELP NEWS"), None, "help takes no topic");
         assert_eq!(
-            Keywords::default().classify("STOP NEWS"),
+            k.classify("stop sending me this"),
             None,
-            "no topics configured"
+            "a sentence is the app's"
         );
+    }
+
+    /// Compatibility forms, decomposed letters and the revocation words US rules name.
+    #[test]
+    fn lookalike_forms_and_revocation_words_are_recognised() {
+        let k = Keywords::default();
+        for text in [
+            "ＳＴＯＰ",
+            "KU\u{308}NDIGEN",
+            "Kündigen",
+            "REVOKE",
+            "opt out",
+            "Opt-Out",
+            "OPTOUT",
+            "ＡＢＭＥＬＤＥＮ",
+        ] {
+            assert_eq!(
+                k.classify(text).map(|m| m.intent),
+                Some(Intent::OptOut),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
