@@ -13,11 +13,18 @@ use switchboard::{
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// A text from Anna, each one a second after the one before.
 fn text_event(id: &str, body: &str) -> InboundEvent {
+    static CLOCK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_749_416_383);
+    let at = CLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    text_at(id, body, at)
+}
+
+fn text_at(id: &str, body: &str, at: i64) -> InboundEvent {
     let payload = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
         "value": {"metadata": {"phone_number_id": "106540352242922"},
             "contacts": [{"profile": {"name": "Anna"}, "wa_id": "4917612345678"}],
-            "messages": [{"from": "4917612345678", "id": id, "timestamp": "1749416383", "type": "text", "text": {"body": body}}]}}]}]});
+            "messages": [{"from": "4917612345678", "id": id, "timestamp": at.to_string(), "type": "text", "text": {"body": body}}]}}]}]});
     parse(payload.to_string().as_bytes())
         .unwrap()
         .into_events()
@@ -32,6 +39,50 @@ fn marketing_signal(value: &str, at: i64) -> InboundEvent {
         .unwrap()
         .into_events()
         .remove(0)
+}
+
+/// Records carry the time the person said it: a START redelivered late does not beat the
+/// STOP sent after it, and a START and a STOP within one second leave the person opted out,
+/// whichever arrives first.
+#[tokio::test]
+async fn the_persons_own_order_wins_not_the_order_of_arrival() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.x"}]})))
+        .mount(&server)
+        .await;
+    let client = switchboard::whatsapp::Client::builder()
+        .access_token("t")
+        .phone_number_id("106540352242922")
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let anna = Subject::new(&ChannelKind::WhatsApp, &Address::phone("+4917612345678").unwrap());
+    for (first, second) in [
+        (
+            text_at("wamid.stop", "STOP", 1_749_500_005),
+            text_at("wamid.start", "START", 1_749_500_000),
+        ),
+        (
+            text_at("wamid.stop2", "STOP", 1_749_600_000),
+            text_at("wamid.start2", "START", 1_749_600_000),
+        ),
+        (
+            text_at("wamid.start3", "START", 1_749_700_000),
+            text_at("wamid.stop3", "STOP", 1_749_700_000),
+        ),
+    ] {
+        let ledger: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+        let interceptor = ConsentInterceptor::new(Arc::clone(&ledger));
+        interceptor.process(&first, &client).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        interceptor.process(&second, &client).await.unwrap();
+        assert!(
+            ledger.state(&anna, None).await.unwrap().is_opted_out(),
+            "{first:?} then {second:?}"
+        );
+    }
 }
 
 /// A provider timestamp from the future (here the year 2286) must not become the newest

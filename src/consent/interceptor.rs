@@ -172,13 +172,19 @@ impl ConsentInterceptor {
                 if let Some(action) = action {
                     let subject = Subject::new(&message.channel, &address);
                     let evidence = Evidence::message(message.id.clone(), text.clone());
-                    let record = ConsentRecord::new(
+                    let mut record = ConsentRecord::new(
                         subject,
                         found.topic.as_deref(),
                         action,
                         Source::Keyword,
                         evidence,
                     );
+                    // When the person said it, not when we got to it: a START redelivered
+                    // late must not beat the STOP they sent after it. Providers give
+                    // seconds; on equal times the opt-out wins.
+                    if let Some(seconds) = message.timestamp {
+                        record = record.at(clamp_timestamp_ms(seconds, SystemTime::now()));
+                    }
                     self.store.append(&record).await?;
                 }
                 if let Some(reply) = self.replies.get(&found.language, found.intent) {
@@ -224,9 +230,7 @@ impl ConsentInterceptor {
             }
             InboundEvent::Status(status) if status.status == DeliveryStatus::Failed => {
                 let refusal = status.errors.iter().find_map(|e| {
-                    e.code
-                        .and_then(|code| super::provider_opt_out(&status.channel, code))
-                        .map(|topic| (topic, e))
+                    super::provider_opt_out(&status.channel, e.code, Some(e.class)).map(|topic| (topic, e))
                 });
                 let (Some((topic, error)), Some(address)) =
                     (refusal, status.recipient.as_deref().and_then(recipient))
