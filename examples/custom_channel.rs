@@ -107,7 +107,9 @@ impl Channel for Telegram {
         let class = match code {
             429 => ErrorClass::RateLimited,
             401 => ErrorClass::Auth,
-            403 => ErrorClass::Undeliverable, // the user blocked the bot
+            // The user blocked the bot: an opt-out. With this class the consent guard records
+            // it, and the next message to them is refused locally instead of sent.
+            403 => ErrorClass::OptedOut,
             _ => ErrorClass::InvalidRequest,
         };
         let description = answer["description"].as_str().unwrap_or("Telegram error");

@@ -323,3 +323,53 @@ async fn x_and_vonage_too_in_either_decorator_order() {
         .unwrap();
     assert_eq!(x_server.received_requests().await.unwrap().len(), 1);
 }
+
+/// An integrator's channel that refuses with `ErrorClass::OptedOut` (the class the
+/// `Channel` docs ask for) gets the refusal recorded like a provider code: the next message
+/// to that person is refused locally and never reaches the channel.
+#[tokio::test]
+async fn a_custom_channels_opt_out_is_recorded_by_class() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use switchboard::{
+        ApiError, Capabilities, ErrorClass, SendReceipt, WebhookError, WebhookOutcome, WebhookRequest,
+    };
+
+    /// A gateway whose users have all blocked the business.
+    struct Blocked(AtomicUsize);
+
+    #[switchboard::async_trait]
+    impl Channel for Blocked {
+        fn kind(&self) -> ChannelKind {
+            ChannelKind::custom("gateway")
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::new().with_text(1000)
+        }
+        async fn send(&self, _: &OutboundMessage) -> switchboard::Result<SendReceipt> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            let api = ApiError::new(
+                "gateway",
+                http::StatusCode::FORBIDDEN,
+                ErrorClass::OptedOut,
+                "blocked",
+            );
+            Err(switchboard::Error::new(ErrorKind::Api(Box::new(api))))
+        }
+        fn handle_webhook(&self, _: &WebhookRequest) -> Result<WebhookOutcome, WebhookError> {
+            Err(WebhookError::NotConfigured)
+        }
+    }
+
+    let ledger: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+    let channel = Arc::new(Blocked(AtomicUsize::new(0)));
+    let guarded = Arc::clone(&channel).consent_guard(Arc::clone(&ledger));
+    let to = Address::user("user-7").unwrap();
+    let message = OutboundMessage::text(to.clone(), "Your code is 1234");
+    assert!(guarded.send(&message).await.is_err());
+    assert_eq!(channel.0.load(Ordering::SeqCst), 1);
+    let subject = Subject::new(&ChannelKind::custom("gateway"), &to);
+    assert!(ledger.state(&subject, None).await.unwrap().is_opted_out());
+    let err = guarded.send(&message).await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::ConsentDenied { .. }), "{err:?}");
+    assert_eq!(channel.0.load(Ordering::SeqCst), 1, "refused locally");
+}

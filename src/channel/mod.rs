@@ -30,7 +30,11 @@ pub use window::{MemoryWindowStore, WindowGuard, WindowStore};
 /// routers and fallbacks; decorators such as [`Throttle`] wrap any channel and are channels
 /// themselves.
 ///
-/// Implementing it for your own provider takes four methods:
+/// Implementing it for your own provider takes four methods. Map the provider's refusals
+/// to an [`ApiError`](crate::ApiError) with an [`ErrorClass`](crate::ErrorClass): a refusal
+/// because the person opted out or blocked you is [`ErrorClass::OptedOut`](crate::ErrorClass::OptedOut),
+/// which a [`ConsentGuard`](crate::consent::ConsentGuard) records in the ledger so that
+/// nothing more is sent to them on this channel.
 ///
 /// ```
 /// use std::sync::Arc;

@@ -126,7 +126,8 @@ impl<C: fmt::Debug> fmt::Debug for ConsentGuard<C> {
     }
 }
 
-/// Records the opt-out behind a provider's refusal (WhatsApp 131050, Twilio 21610), so the
+/// Records the opt-out behind a provider's refusal (WhatsApp 131050, Twilio 21610, any
+/// channel's [`ErrorClass::OptedOut`](crate::ErrorClass::OptedOut)), so the
 /// next message to this person is refused locally, without a billed request. The send's
 /// own error is what the caller needs; a failure to record is only logged.
 pub(crate) async fn record_provider_refusal(
@@ -135,10 +136,7 @@ pub(crate) async fn record_provider_refusal(
     subject: &Subject,
     error: &Error,
 ) {
-    let Some(topic) = error
-        .provider_code()
-        .and_then(|code| super::provider_opt_out(kind, code))
-    else {
+    let Some(topic) = super::provider_opt_out(kind, error.provider_code(), error.class()) else {
         return;
     };
     let evidence = Evidence {

@@ -40,14 +40,22 @@ pub use store::{
 /// whatever its own topic.
 pub const MARKETING: &str = "marketing";
 
-/// The opt-out a provider's error code stands for, as the topic it covers (`None`: all):
-/// WhatsApp 131050 (the person stopped marketing messages) and Twilio 21610 (the number
-/// replied STOP). Both arrive as send errors or failed delivery statuses, and both are
-/// recorded with source [`Source::Provider`] so the next send is refused locally.
-pub(crate) fn provider_opt_out(channel: &crate::ChannelKind, code: i64) -> Option<Option<&'static str>> {
+/// The opt-out a provider's refusal stands for, as the topic it covers (`None`: all):
+/// WhatsApp 131050 (the person stopped marketing messages), Twilio 21610 (the number
+/// replied STOP), and any refusal of any channel classified [`ErrorClass::OptedOut`]
+/// (the class integrators' own channels are told to use), which covers everything since
+/// nothing narrower is known. They arrive as send errors or failed delivery statuses, and
+/// are recorded with source [`Source::Provider`] so the next send is refused locally.
+///
+/// [`ErrorClass::OptedOut`]: crate::ErrorClass::OptedOut
+pub(crate) fn provider_opt_out(
+    channel: &crate::ChannelKind,
+    code: Option<i64>,
+    class: Option<crate::ErrorClass>,
+) -> Option<Option<&'static str>> {
     match (channel, code) {
-        (crate::ChannelKind::WhatsApp, 131_050) => Some(Some(MARKETING)),
-        (crate::ChannelKind::Sms, 21_610) => Some(None),
-        _ => None,
+        (crate::ChannelKind::WhatsApp, Some(131_050)) => Some(Some(MARKETING)),
+        (crate::ChannelKind::Sms, Some(21_610)) => Some(None),
+        _ => (class == Some(crate::ErrorClass::OptedOut)).then_some(None),
     }
 }
