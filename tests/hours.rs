@@ -41,6 +41,17 @@ async fn the_auto_reply_goes_once_per_closed_period() {
             .expect("the message arrives")
     };
 
+    // An opt-out at night gets its confirmation from the consent layer, never "we are
+    // closed": no automatic reply answers a consent keyword (and it uses up no reply).
+    let stop = ask("ABMELDEN");
+    assert!(
+        auto_reply
+            .handle_at(&whatsapp, &stop, at("2026-11-27T20:00:00Z"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
     // Friday 27 November 2026, 21:30 in Berlin (20:30 UTC): closed until Saturday 10:00.
     let friday_night = ask("My router is blinking red");
     let sent = auto_reply

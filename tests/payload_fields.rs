@@ -164,3 +164,19 @@ fn twilio_button_taps_and_business_scoped_senders() {
     assert!(message.from.phone.is_some());
     assert_eq!(message.from.user_id.as_ref().map(|u| u.as_str()), Some("US.1234"));
 }
+
+/// A signed status callback `failed` with 21610 names its recipient, so the opt-out it
+/// stands for can be recorded under that number.
+#[cfg(feature = "sms")]
+#[test]
+fn twilio_status_callbacks_name_the_recipient() {
+    let form = "MessageSid=SM9&MessageStatus=failed&ErrorCode=21610&To=%2B4917612345678&From=%2B4915112345678&AccountSid=AC1";
+    let events = switchboard::sms::twilio::webhook::parse(form.as_bytes())
+        .unwrap()
+        .into_events(form.as_bytes());
+    let InboundEvent::Status(status) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(status.recipient.as_deref(), Some("+4917612345678"));
+    assert_eq!(status.errors[0].class, switchboard::ErrorClass::OptedOut);
+}

@@ -27,8 +27,9 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 
 use crate::channel::Channel;
+use crate::consent::keywords::Keywords;
 use crate::error::{Error, Result};
-use crate::model::inbound::InboundEvent;
+use crate::model::inbound::{InboundContent, InboundEvent};
 use crate::model::message::{OutboundMessage, SendReceipt};
 use crate::webhook::Deduplicator;
 
@@ -228,6 +229,7 @@ pub struct AfterHours {
     hours: BusinessHours,
     seen: Arc<dyn Deduplicator>,
     text: String,
+    keywords: Keywords,
 }
 
 impl fmt::Debug for AfterHours {
@@ -245,7 +247,16 @@ impl AfterHours {
             hours,
             seen,
             text: text.into(),
+            keywords: Keywords::default(),
         }
+    }
+
+    /// The consent keywords it never answers (default [`Keywords::default`]): a STOP gets the
+    /// opt-out confirmation, not "we are closed". Use the interceptor's list here too.
+    #[must_use]
+    pub fn keywords(mut self, keywords: Keywords) -> Self {
+        self.keywords = keywords;
+        self
     }
 
     /// The schedule.
@@ -270,6 +281,11 @@ impl AfterHours {
             return Ok(None);
         };
         if self.hours.is_open(now) {
+            return Ok(None);
+        }
+        if let InboundContent::Text(text) = &message.content
+            && self.keywords.classify(text).is_some()
+        {
             return Ok(None);
         }
         let Some(to) = message

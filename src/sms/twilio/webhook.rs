@@ -429,11 +429,22 @@ impl Notification {
                     })
                     .into_iter()
                     .collect();
+                // The recipient is what a 21610 ("replied STOP") must be recorded under.
+                let recipient = callback
+                    .params
+                    .iter()
+                    .find(|(k, _)| k == "To")
+                    .map(|(_, to)| {
+                        to.rsplit_once(':')
+                            .map_or(to.as_str(), |(_, number)| number)
+                            .to_owned()
+                    })
+                    .filter(|to| !to.is_empty());
                 vec![InboundEvent::Status(StatusUpdate {
                     channel: ChannelKind::Sms,
                     message_id: callback.message_sid,
                     status: callback.status.to_delivery_status(),
-                    recipient: None,
+                    recipient,
                     group: None,
                     timestamp: None,
                     errors,
