@@ -373,3 +373,44 @@ async fn a_custom_channels_opt_out_is_recorded_by_class() {
     assert!(matches!(err.kind(), ErrorKind::ConsentDenied { .. }), "{err:?}");
     assert_eq!(channel.0.load(Ordering::SeqCst), 1, "refused locally");
 }
+
+/// "STOP NEWS" stops every message that declares the topic `news`, whatever its category;
+/// other messages still go.
+#[tokio::test]
+async fn a_topic_opt_out_stops_service_messages_about_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.1"}]})))
+        .mount(&server)
+        .await;
+    let ledger: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
+    let guarded = whatsapp(&server).consent_guard(Arc::clone(&ledger));
+    let anna = Address::phone("+4917612345678").unwrap();
+    ledger
+        .append(&ConsentRecord::new(
+            Subject::new(&ChannelKind::WhatsApp, &anna),
+            Some("news"),
+            ConsentAction::OptOut,
+            Source::Keyword,
+            Evidence::message("wamid.stop", "STOP NEWS"),
+        ))
+        .await
+        .unwrap();
+    let about_news = OutboundMessage::text(anna.clone(), "The news digest moved to Fridays")
+        .category(MessageCategory::Service)
+        .topic("news");
+    let err = guarded.send(&about_news).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::ConsentDenied { reason: ConsentDenial::OptedOut { topic: Some(t), .. } } if t == "news"),
+        "{err:?}"
+    );
+    guarded
+        .send(&OutboundMessage::text(anna, "Your invoice").category(MessageCategory::Service))
+        .await
+        .unwrap();
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "only the invoice went out"
+    );
+}

@@ -82,11 +82,17 @@ impl<C: Channel> ConsentGuard<C> {
                     }),
                 }
             }
-            _ => match self.store.state(&subject, None).await? {
-                ConsentState::OptedOut { since_ms } => denied(ConsentDenial::OptedOut {
-                    topic: None,
-                    since_ms,
-                }),
+            // Any other category needs no opt-in, only no opt-out: of everything, or of the
+            // topic the message declares ("STOP NEWS" stops a service message about news too).
+            _ => match self.store.state(&subject, topic).await? {
+                ConsentState::OptedOut { since_ms } => {
+                    let everything = topic.is_none()
+                        || self.store.state(&subject, None).await? == ConsentState::OptedOut { since_ms };
+                    denied(ConsentDenial::OptedOut {
+                        topic: (!everything).then(|| message.topic.clone()).flatten(),
+                        since_ms,
+                    })
+                }
                 _ => Ok(()),
             },
         }
