@@ -1,5 +1,5 @@
 //! Receiving: every inbound request is verified on its raw bytes, then parsed into
-//! [`InboundEvent`](crate::InboundEvent)s.
+//! [`InboundEvent`]s.
 //!
 //! The core is framework-agnostic: build a [`WebhookRequest`] from whatever your server
 //! gives you (or from an `http::Request<Bytes>`), hand it to

@@ -256,8 +256,8 @@ impl fmt::Debug for Received {
     }
 }
 
-/// An inbound media file; download it with [`Client::media_info`](super::Client::media_info)
-/// and [`Client::download_media`](super::Client::download_media).
+/// An inbound media file; download it with [`Client::media_info`](crate::whatsapp::Client::media_info)
+/// and [`Client::download_media`](crate::whatsapp::Client::download_media).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct Media {

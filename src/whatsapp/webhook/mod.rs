@@ -1,5 +1,5 @@
 //! WhatsApp webhooks: the subscription handshake, `X-Hub-Signature-256` verification, the
-//! typed notification model, and its normalization into [`InboundEvent`]s.
+//! typed notification model, and its normalization into [`InboundEvent`](crate::InboundEvent)s.
 //!
 //! ```
 //! use bytes::Bytes;
