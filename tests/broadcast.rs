@@ -628,3 +628,42 @@ async fn a_broadcast_pauses_gracefully_and_can_be_cancelled() {
         "nothing sent after the cancel"
     );
 }
+
+/// A service broadcast needs no opt-in, but an opt-out of its topic (or of everything)
+/// still skips the person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_broadcast_skips_opt_outs_of_its_topic() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let ledger = Arc::new(SqliteStore::in_memory().await.unwrap());
+    consent(
+        &*ledger,
+        &subject(&ChannelKind::Sms, &sms_number(1)),
+        "outages",
+        ConsentAction::OptOut,
+    )
+    .await;
+    ledger
+        .append(&ConsentRecord::new(
+            subject(&ChannelKind::Sms, &sms_number(2)),
+            None,
+            ConsentAction::OptOut,
+            Source::Keyword,
+            Evidence::message("SM2", "STOP"),
+        ))
+        .await
+        .unwrap();
+    let broadcaster = Broadcaster::new(Arc::new(ledger.outbox().await.unwrap()), ledger.clone())
+        .channel(sandbox.twilio(), Rate::per_second(20));
+    let notice = Broadcast::to_list(
+        "outage-notice",
+        (0..3).map(|n| (ChannelKind::Sms, Address::phone(&sms_number(n)).unwrap())),
+        Content::Text("Planned outage tonight 22:00-23:00".into()),
+    )
+    .category(MessageCategory::Service)
+    .topic("outages");
+    let report = broadcaster.run(&notice, |_| {}).await.unwrap();
+    assert_eq!(report.count(RecipientState::Sent), 1, "{report}");
+    assert_eq!(report.count(RecipientState::Skipped), 2, "{report}");
+    let delivered: Vec<String> = sandbox.delivered().into_iter().map(|d| d.to).collect();
+    assert_eq!(delivered, [sms_number(0)]);
+}

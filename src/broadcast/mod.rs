@@ -718,7 +718,8 @@ impl Broadcaster {
         let subjects: Vec<Subject> = claimed.iter().map(|c| c.subject.clone()).collect();
         let topic = broadcast.topic.as_deref();
         if broadcast.category != MessageCategory::Marketing {
-            let states = self.consent.states(&subjects, None).await?;
+            // No opt-in needed, only no opt-out: of everything or of the broadcast's topic.
+            let states = self.consent.states(&subjects, topic).await?;
             return Ok(states
                 .into_iter()
                 .map(|s| s.is_opted_out().then_some("opted_out"))
