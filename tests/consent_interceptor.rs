@@ -13,6 +13,23 @@ use switchboard::{
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// A WhatsApp client against a local Graph stand-in that accepts every send as `id`.
+async fn whatsapp(id: &str) -> (MockServer, switchboard::whatsapp::Client) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": id}]})))
+        .mount(&server)
+        .await;
+    let client = switchboard::whatsapp::Client::builder()
+        .access_token("t")
+        .phone_number_id("106540352242922")
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    (server, client)
+}
+
 /// A text from Anna, each one a second after the one before.
 fn text_event(id: &str, body: &str) -> InboundEvent {
     static CLOCK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_749_416_383);
@@ -46,18 +63,7 @@ fn marketing_signal(value: &str, at: i64) -> InboundEvent {
 /// whichever arrives first.
 #[tokio::test]
 async fn the_persons_own_order_wins_not_the_order_of_arrival() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.x"}]})))
-        .mount(&server)
-        .await;
-    let client = switchboard::whatsapp::Client::builder()
-        .access_token("t")
-        .phone_number_id("106540352242922")
-        .base_url(server.uri())
-        .retry_policy(RetryPolicy::disabled())
-        .build()
-        .unwrap();
+    let (_server, client) = whatsapp("wamid.x").await;
     let anna = Subject::new(&ChannelKind::WhatsApp, &Address::phone("+4917612345678").unwrap());
     for (first, second) in [
         (
@@ -89,18 +95,7 @@ async fn the_persons_own_order_wins_not_the_order_of_arrival() {
 /// record forever: it is clamped to the time of receipt, so a STOP said after it wins.
 #[tokio::test]
 async fn a_timestamp_from_the_future_does_not_outrank_a_later_stop() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.x"}]})))
-        .mount(&server)
-        .await;
-    let client = switchboard::whatsapp::Client::builder()
-        .access_token("t")
-        .phone_number_id("106540352242922")
-        .base_url(server.uri())
-        .retry_policy(RetryPolicy::disabled())
-        .build()
-        .unwrap();
+    let (_server, client) = whatsapp("wamid.x").await;
     let ledger: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
     let interceptor = ConsentInterceptor::new(Arc::clone(&ledger));
     let guarded = ConsentGuard::new(client.clone(), Arc::clone(&ledger));
@@ -184,18 +179,7 @@ fn hmac_sha256(key: &[u8], body: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn keywords_and_signals_drive_the_guard() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.reply"}]})))
-        .mount(&server)
-        .await;
-    let client = switchboard::whatsapp::Client::builder()
-        .access_token("t")
-        .phone_number_id("106540352242922")
-        .base_url(server.uri())
-        .retry_policy(RetryPolicy::disabled())
-        .build()
-        .unwrap();
+    let (server, client) = whatsapp("wamid.reply").await;
     let store = Arc::new(MemoryStore::new());
     let ledger: Arc<dyn ConsentStore> = store.clone();
     let interceptor = ConsentInterceptor::new(Arc::clone(&ledger));
@@ -308,17 +292,7 @@ fn failed_status(code: i64, at: i64) -> InboundEvent {
 
 #[tokio::test]
 async fn a_failed_delivery_with_131050_records_a_marketing_opt_out() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.x"}]})))
-        .mount(&server)
-        .await;
-    let client = switchboard::whatsapp::Client::builder()
-        .access_token("t")
-        .phone_number_id("106540352242922")
-        .base_url(server.uri())
-        .build()
-        .unwrap();
+    let (server, client) = whatsapp("wamid.x").await;
     let ledger: Arc<dyn ConsentStore> = Arc::new(MemoryStore::new());
     let interceptor = ConsentInterceptor::new(Arc::clone(&ledger));
     let anna = Address::phone("+4917612345678").unwrap();
