@@ -1,5 +1,7 @@
 //! Vonage signed webhooks: any form signed with each method verifies and parses to an
-//! event or a verified malformed-payload error; a wrong `sig` is refused.
+//! event or a verified malformed-payload error, unless its parameter names could re-split
+//! the signed string (they hold `&` or `=`, or repeat), which is refused; a wrong `sig` is
+//! refused.
 #![no_main]
 
 use std::time::{Duration, UNIX_EPOCH};
@@ -40,9 +42,13 @@ fuzz_target!(|data: &[u8]| {
             .finish()
             .into_bytes()
     };
+    let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    let ambiguous = names.iter().any(|k| k.contains(['&', '='])) || names.windows(2).any(|w| w[0] == w[1]);
     match verifier.handle_at(&post(form(&sig)), at) {
-        Ok(WebhookOutcome::Events(_)) | Err(WebhookError::MalformedPayload { .. }) => {}
-        other => panic!("a signed form gave {other:?}"),
+        Err(WebhookError::MalformedSignature { header: "sig" }) if ambiguous => return,
+        Ok(WebhookOutcome::Events(_)) | Err(WebhookError::MalformedPayload { .. }) if !ambiguous => {}
+        other => panic!("a signed form gave {other:?} (ambiguous names: {ambiguous})"),
     }
     let wrong = if sig.starts_with('0') { sig.replacen('0', "1", 1) } else { format!("0{}", &sig[1..]) };
     assert_eq!(
