@@ -336,10 +336,14 @@ fn media_index(name: &str, prefix: &str) -> Option<usize> {
     canonical.then(|| digits.parse().ok()).flatten()
 }
 
+/// A Twilio address without its channel prefix (`whatsapp:+4917…` → `+4917…`).
+fn unprefixed(address: &str) -> &str {
+    address.rsplit_once(':').map_or(address, |(_, rest)| rest)
+}
+
 /// A Twilio address (`+4917…`, `whatsapp:+4917…`) as a phone number, if it is one.
 fn phone(address: &str) -> Option<PhoneNumber> {
-    let number = address.rsplit_once(':').map_or(address, |(_, n)| n);
-    PhoneNumber::parse(number).ok()
+    PhoneNumber::parse(unprefixed(address)).ok()
 }
 
 impl Notification {
@@ -351,14 +355,12 @@ impl Notification {
                 let sms = *sms;
                 // A WhatsApp user without a shared number arrives as `From=whatsapp:US.…`
                 // and `ExternalUserId`: keep the business-scoped id as the sender's id.
-                let unprefixed =
-                    |address: &str| address.rsplit_once(':').map_or(address, |(_, id)| id).to_owned();
                 let phone = phone(&sms.from);
                 let user_id = sms
                     .external_user_id
                     .as_deref()
-                    .map(unprefixed)
-                    .or_else(|| phone.is_none().then(|| unprefixed(&sms.from)))
+                    .map(|id| unprefixed(id).to_owned())
+                    .or_else(|| phone.is_none().then(|| unprefixed(&sms.from).to_owned()))
                     .filter(|id| !id.is_empty())
                     .and_then(|id| UserId::new(id).ok());
                 let from = Sender {
@@ -434,11 +436,7 @@ impl Notification {
                     .params
                     .iter()
                     .find(|(k, _)| k == "To")
-                    .map(|(_, to)| {
-                        to.rsplit_once(':')
-                            .map_or(to.as_str(), |(_, number)| number)
-                            .to_owned()
-                    })
+                    .map(|(_, to)| unprefixed(to).to_owned())
                     .filter(|to| !to.is_empty());
                 vec![InboundEvent::Status(StatusUpdate {
                     channel: ChannelKind::Sms,
